@@ -1,0 +1,3 @@
+"""vistool: video instance segmentation from the command line and from Python."""
+
+__version__ = "0.1.0"

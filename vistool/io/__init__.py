@@ -1,0 +1,1 @@
+"""Reading and writing videos, datasets, results and exports."""

@@ -1,0 +1,101 @@
+"""Run-length encoding of binary masks (COCO compressed RLE).
+
+This module is the only importer of ``pycocotools.mask``. RLEs are dicts
+``{"size": [H, W], "counts": str}`` with utf-8 counts, as YouTube-VIS stores them.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+from pycocotools import mask as _coco_mask
+
+Rle = dict
+
+
+def encode(mask: np.ndarray) -> Rle:
+    """Encode one (H, W) binary mask as compressed RLE with str counts."""
+    fortran = np.asfortranarray(mask, dtype=np.uint8)
+    rle = _coco_mask.encode(fortran)
+    return {"size": [int(rle["size"][0]), int(rle["size"][1])], "counts": rle["counts"].decode("utf-8")}
+
+
+def encode_many(masks: np.ndarray) -> list[Rle]:
+    """Encode (N, H, W) binary masks; one RLE per mask."""
+    if masks.shape[0] == 0:
+        return []
+    fortran = np.asfortranarray(masks.transpose(1, 2, 0), dtype=np.uint8)
+    return [
+        {"size": [int(r["size"][0]), int(r["size"][1])], "counts": r["counts"].decode("utf-8")}
+        for r in _coco_mask.encode(fortran)
+    ]
+
+
+def _as_coco(rle: Rle) -> dict:
+    """Compressed RLE with bytes counts, converting uncompressed (list) counts."""
+    counts = rle["counts"]
+    h, w = rle["size"]
+    if isinstance(counts, list):
+        return _coco_mask.frPyObjects({"size": [h, w], "counts": counts}, h, w)
+    if isinstance(counts, str):
+        counts = counts.encode("utf-8")
+    return {"size": [h, w], "counts": counts}
+
+
+def from_polygons(polygons: Sequence[Sequence[float]], height: int, width: int) -> Rle:
+    """Merge polygons ``[[x1, y1, x2, y2, ...], ...]`` into one compressed RLE."""
+    parts = _coco_mask.frPyObjects([list(p) for p in polygons], height, width)
+    merged = _coco_mask.merge(parts)
+    return {"size": [height, width], "counts": merged["counts"].decode("utf-8")}
+
+
+def normalize(rle: Rle) -> Rle:
+    """Any RLE (compressed or uncompressed counts) as compressed with str counts."""
+    coco = _as_coco(rle)
+    counts = coco["counts"]
+    return {"size": [int(coco["size"][0]), int(coco["size"][1])],
+            "counts": counts.decode("utf-8") if isinstance(counts, bytes) else counts}
+
+
+def decode(rle: Rle) -> np.ndarray:
+    """Decode one RLE to an (H, W) bool mask."""
+    return _coco_mask.decode(_as_coco(rle)).astype(bool)
+
+
+def area(rle: Rle) -> int:
+    """Number of foreground pixels of an RLE."""
+    return int(_coco_mask.area(_as_coco(rle)))
+
+
+def areas(rles: Sequence[Rle]) -> np.ndarray:
+    """(N,) pixel counts of N RLEs."""
+    if not rles:
+        return np.zeros((0,), dtype=np.float64)
+    return np.asarray(_coco_mask.area([_as_coco(r) for r in rles]), dtype=np.float64)
+
+
+def to_bbox(rle: Rle) -> list[float]:
+    """Tight ``[x, y, w, h]`` box of an RLE (zeros for an empty mask)."""
+    return [float(v) for v in _coco_mask.toBbox(_as_coco(rle))]
+
+
+def intersection_and_union(a: Sequence[Rle], b: Sequence[Rle]) -> tuple[np.ndarray, np.ndarray]:
+    """Pairwise intersection and union areas of two RLE lists, shapes (len(a), len(b)).
+
+    Uses pycocotools' merge (intersect) and area; union = |a| + |b| - intersection.
+    """
+    na, nb = len(a), len(b)
+    inter = np.zeros((na, nb), dtype=np.float64)
+    if na == 0 or nb == 0:
+        return inter, inter.copy()
+    ca = [_as_coco(r) for r in a]
+    cb = [_as_coco(r) for r in b]
+    area_a = np.asarray(_coco_mask.area(ca), dtype=np.float64)
+    area_b = np.asarray(_coco_mask.area(cb), dtype=np.float64)
+    # iou with iscrowd=1 gives |a∩b| / |a| for every pair; multiply back by |a|.
+    crowd_iou = np.asarray(_coco_mask.iou(ca, cb, [1] * nb), dtype=np.float64).reshape(na, nb)
+    inter = crowd_iou * area_a[:, None]
+    inter = np.rint(inter)
+    union = area_a[:, None] + area_b[None, :] - inter
+    return inter, union

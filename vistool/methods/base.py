@@ -1,0 +1,46 @@
+"""The contract every method implements.
+
+A method is a module in :mod:`vistool.methods` that defines
+
+- ``Config``: a frozen dataclass of its hyper-parameters (loaded from YAML);
+- ``Model``: a :class:`VisModel` built by ``Model(config, categories)``;
+- a :class:`vistool.structures.Session` returned by ``Model.new_session``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from torch import Tensor, nn
+
+from vistool.structures import ClipBatch, Session, VideoInfo
+
+
+class VisModel(nn.Module):
+    """Base class of the five methods' models.
+
+    Attributes:
+        method: the method name, a key of ``vistool.methods.METHODS``.
+        config: the method's Config dataclass instance.
+        categories: category names; label ``i`` is ``categories[i]``.
+    """
+
+    method: ClassVar[str] = ""
+
+    def __init__(self, config: Any, categories: list[str]):
+        super().__init__()
+        self.config = config
+        self.categories = list(categories)
+
+    @property
+    def clip_len(self) -> int:
+        """Frames per inference step (1 for online methods)."""
+        return 1
+
+    def loss(self, batch: ClipBatch) -> dict[str, Tensor]:
+        """Weighted loss terms of one training batch; their sum is optimised."""
+        raise NotImplementedError
+
+    def new_session(self, info: VideoInfo) -> Session:
+        """Fresh per-video inference state."""
+        raise NotImplementedError
