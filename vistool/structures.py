@@ -153,11 +153,25 @@ class TrackResult:
 
 @dataclass
 class VideoResult:
-    """All tracks predicted for one video."""
+    """All tracks predicted for one video.
+
+    Attributes:
+        info: the video.
+        tracks: predicted tracks; each has one segmentation entry per frame.
+        num_frames: frames covered by the segmentation lists.
+        categories: category names; label ``i`` is ``categories[i]``.
+        dataset_id: the video's id in a YouTube-VIS dataset JSON, when known.
+        file_names: per-frame image names (dataset layout), when known.
+        meta: method, config, weights sha256, vistool version, options.
+    """
 
     info: VideoInfo
     tracks: list[TrackResult] = field(default_factory=list)
     num_frames: int = 0
+    categories: list[str] = field(default_factory=list)
+    dataset_id: int | None = None
+    file_names: list[str] | None = None
+    meta: dict = field(default_factory=dict)
 
 
 @runtime_checkable

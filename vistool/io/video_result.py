@@ -1,0 +1,100 @@
+"""The per-video result file that ``vistool track`` writes into its output folder.
+
+One JSON object per video (``<OUT_DIR>/<video name>.json``)::
+
+    {"format": "vistool-video-result", "version": 1,
+     "video": {"name", "source", "width", "height", "fps", "num_frames",
+               "dataset_id", "file_names"},
+     "categories": ["name", ...],            # label i is categories[i]
+     "meta": {...},                          # method, config, weights sha256, version
+     "tracks": [{"track_id", "label", "score",
+                 "segmentations": [RLE | null per frame]}]}
+
+Labels here are 0-based like in memory; ``vistool export-json`` turns the files
+into YouTube-VIS submissions (1-based category ids) and annotation-tool files.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from vistool.errors import FormatError
+from vistool.io.atomic import write_json
+from vistool.structures import TrackResult, VideoInfo, VideoResult
+
+FORMAT = "vistool-video-result"
+VERSION = 1
+
+
+def to_json(result: VideoResult) -> dict[str, Any]:
+    """The JSON object of one video's result."""
+    info = result.info
+    return {
+        "format": FORMAT,
+        "version": VERSION,
+        "video": {
+            "name": info.name, "source": info.source, "width": info.width, "height": info.height,
+            "fps": info.fps, "num_frames": result.num_frames,
+            "dataset_id": result.dataset_id, "file_names": result.file_names,
+        },
+        "categories": list(result.categories),
+        "meta": result.meta,
+        "tracks": [
+            {"track_id": t.track_id, "label": t.label, "score": t.score, "segmentations": t.segmentations}
+            for t in result.tracks
+        ],
+    }
+
+
+def write(path: str | Path, result: VideoResult) -> None:
+    """Write one video's result atomically."""
+    write_json(path, to_json(result))
+
+
+def _require(obj: dict, key: str, path: str, where: str) -> Any:
+    if not isinstance(obj, dict) or key not in obj:
+        raise FormatError(path, where, f"missing key '{key}'")
+    return obj[key]
+
+
+def read(path: str | Path) -> VideoResult:
+    """Read a per-video result file written by :func:`write`.
+
+    Raises:
+        FormatError: when the file is not valid JSON or not a vistool per-video result.
+    """
+    path = str(path)
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = json.load(handle)
+    except FileNotFoundError:
+        raise FormatError(path, "$", "file not found") from None
+    except json.JSONDecodeError as exc:
+        raise FormatError(path, "$", f"invalid JSON at line {exc.lineno} column {exc.colno}") from None
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise FormatError(path, "$.format", f"not a {FORMAT} file")
+    video = _require(data, "video", path, "$")
+    num_frames = int(_require(video, "num_frames", path, "$.video"))
+    info = VideoInfo(
+        name=str(_require(video, "name", path, "$.video")),
+        source=str(video.get("source", "")),
+        width=int(_require(video, "width", path, "$.video")),
+        height=int(_require(video, "height", path, "$.video")),
+        fps=video.get("fps"),
+        num_frames=num_frames,
+    )
+    tracks = []
+    for i, t in enumerate(_require(data, "tracks", path, "$")):
+        where = f"$.tracks[{i}]"
+        segs = _require(t, "segmentations", path, where)
+        if len(segs) != num_frames:
+            raise FormatError(path, f"{where}.segmentations", f"has {len(segs)} entries, expected {num_frames}")
+        tracks.append(TrackResult(track_id=int(_require(t, "track_id", path, where)),
+                                  label=int(_require(t, "label", path, where)),
+                                  score=float(_require(t, "score", path, where)), segmentations=segs))
+    return VideoResult(info=info, tracks=tracks, num_frames=num_frames,
+                       categories=list(_require(data, "categories", path, "$")),
+                       dataset_id=video.get("dataset_id"), file_names=video.get("file_names"),
+                       meta=data.get("meta", {}))
