@@ -1,0 +1,102 @@
+"""``vistool track`` and ``vistool segment``."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import click
+
+from vistool.errors import InputError, VistoolError
+
+log = logging.getLogger(__name__)
+
+_COMMON_HELP = """
+\b
+INPUTS are video files (mp4, avi, mkv, mov, webm, gif, ...), folders of frames,
+globs of images ("frames/*.jpg"), a webcam index ("0"), a stream URL, or
+YouTube-VIS split folders (JPEGImages/ beside a dataset JSON).
+"""
+
+
+def _common_options(func):
+    options = [
+        click.argument("inputs", nargs=-1, required=True),
+        click.option("--method", "-m", default="efficientvis", show_default=True,
+                     help="Method to run (see 'vistool models')."),
+        click.option("--weights", "-w", type=click.Path(dir_okay=False), default=None,
+                     help="Checkpoint to load instead of the method's bundled weights."),
+        click.option("--output", "-o", type=click.Path(), required=True,
+                     help="Results file (.json) for one input, or an output folder for several."),
+        click.option("--overlay", type=click.Path(), default=None,
+                     help="Also write an H.264 MP4 with the instances drawn (a folder for several inputs)."),
+        click.option("--device", default="auto", show_default=True, help="cpu, cuda, cuda:N or auto."),
+        click.option("--stride", type=click.IntRange(min=1), default=1, show_default=True,
+                     help="Process every N-th frame."),
+        click.option("--max-frames", type=click.IntRange(min=1), default=None, help="Stop after N processed frames."),
+        click.option("--start", type=click.IntRange(min=0), default=0, show_default=True,
+                     help="First frame index to process."),
+        click.option("--score-threshold", type=click.FloatRange(0, 1), default=0.0, show_default=True,
+                     help="Drop tracks/instances scoring below this (keep 0 for AP evaluation)."),
+        click.option("--overwrite", is_flag=True, help="Re-run videos whose result file already exists."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+@click.command(help="Detect, segment and track every instance in videos.\n" + _COMMON_HELP + """
+\b
+One input and -o FILE.json: writes a YouTube-VIS results JSON (and FILE.meta.json).
+Several inputs or -o DIR: writes DIR/<video>.json per video as soon as it is done;
+a rerun skips finished videos. 'vistool export-json DIR' assembles them.
+
+\b
+Example:
+  vistool track video.mp4 --method efficientvis -o out.json --overlay out.mp4
+""")
+@_common_options
+def track(**kwargs) -> None:
+    _run(track=True, **kwargs)
+
+
+@click.command(help="Per-frame instance segmentation (no tracking).\n" + _COMMON_HELP + """
+\b
+Writes COCO-style per-frame results: a list of {video, frame_index, category_id,
+category, score, bbox, segmentation} records.
+""")
+@_common_options
+def segment(**kwargs) -> None:
+    _run(track=False, **kwargs)
+
+
+def _run(track: bool, inputs: tuple[str, ...], method: str, weights: str | None, output: str,
+         overlay: str | None, device: str, stride: int, max_frames: int | None, start: int,
+         score_threshold: float, overwrite: bool) -> None:
+    from vistool.engine.batch import BatchJob, run_batch
+    from vistool.engine.infer import InferOptions
+
+    options = InferOptions(stride=stride, max_frames=max_frames, start=start,
+                           score_threshold=score_threshold, track=track)
+    single_file = output.lower().endswith(".json")
+    if single_file and len(inputs) > 1:
+        raise InputError(f"--output {output}: several inputs need an output folder, not a .json file")
+    if Path(output).exists() and Path(output).is_dir() == single_file:
+        kind = "folder" if single_file else "file"
+        raise InputError(f"--output {output}: exists and is a {kind}")
+    job = BatchJob(inputs=list(inputs), method=method, weights=weights, output=Path(output),
+                   overlay=Path(overlay) if overlay else None, device=device, options=options,
+                   single_file=single_file, overwrite=overwrite)
+    from vistool.cli.progress import RichReporter
+
+    with RichReporter() as reporter:
+        summary = run_batch(job, reporter)
+    if summary.skipped:
+        log.warning("skipped %d finished videos (use --overwrite to redo them)", len(summary.skipped))
+    if summary.failed:
+        names = ", ".join(name for name, _ in summary.failed[:3])
+        more = "" if len(summary.failed) <= 3 else f" and {len(summary.failed) - 3} more"
+        if single_file:
+            raise summary.failed[0][1]
+        raise VistoolError(f"{len(summary.failed)} of {summary.total} videos failed ({names}{more}); "
+                           f"the others were written to {output}")
