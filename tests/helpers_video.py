@@ -33,3 +33,23 @@ def array_source(frames: list[np.ndarray], name: str = "clip", fps: float = 10.0
         return ((i, frames[i]) for i in indices)
 
     return FrameSource(info=info, open=open_frames)
+
+
+def write_squares_video(path, num_frames: int = 8, size: tuple[int, int] = (64, 48), squares: int = 2,
+                        fps: float = 10.0) -> list[np.ndarray]:
+    """Write moving squares as an H.264 MP4 (or a frame folder if ``path`` has no suffix); return the frames."""
+    from pathlib import Path
+
+    import cv2
+
+    frames = moving_squares(num_frames, size, squares)
+    path = Path(path)
+    if path.suffix:
+        from vistool.io.video import write_video
+
+        write_video(str(path), frames, fps)
+    else:
+        path.mkdir(parents=True, exist_ok=True)
+        for i, frame in enumerate(frames):
+            cv2.imwrite(str(path / f"{i:05d}.png"), frame[:, :, ::-1])
+    return frames

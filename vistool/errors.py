@@ -39,6 +39,19 @@ class VideoReadError(InputError):
         super().__init__(f"{self.path}: {reason}{where}")
 
 
+class VideoWriteError(VistoolError):
+    """A video cannot be written (no H.264 encoder, ffmpeg failed, disk full).
+
+    Attributes:
+        path: the video that could not be written.
+    """
+
+    def __init__(self, path: str, reason: str):
+        self.path = str(path)
+        self.reason = reason
+        super().__init__(f"{self.path}: {reason}")
+
+
 class FormatError(InputError):
     """A JSON/RLE/YAML file does not follow its schema.
 

@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 
 from torch import Tensor, nn
 
+from vistool.errors import MethodError
 from vistool.structures import ClipBatch, Session, VideoInfo
 
 
@@ -36,6 +37,22 @@ class VisModel(nn.Module):
     def clip_len(self) -> int:
         """Frames per inference step (1 for online methods)."""
         return 1
+
+    def training_stages(self) -> list[str]:
+        """Names of the training stages, run in this order by ``vistool train``."""
+        return ["main"]
+
+    def set_training_stage(self, name: str) -> None:
+        """Prepare training stage ``name`` (e.g. freeze parts trained earlier).
+
+        The default has one stage and nothing to freeze.
+        """
+        if name not in self.training_stages():
+            raise MethodError(f"unknown training stage '{name}'; stages: {self.training_stages()}")
+
+    def stage_clip_len(self, name: str) -> int:
+        """Frames per training clip in stage ``name`` (what the data loader yields)."""
+        return self.clip_len
 
     def loss(self, batch: ClipBatch) -> dict[str, Tensor]:
         """Weighted loss terms of one training batch; their sum is optimised."""

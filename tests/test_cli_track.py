@@ -1,0 +1,73 @@
+"""`vistool track` / `segment` end to end with the stub model (tests/stub_model.py)."""
+
+import json
+
+import numpy as np
+
+from tests.helpers_video import write_squares_video
+from vistool.io import rle, video_result
+
+
+def test_track_single_video_writes_ytvis_results_and_meta(tmp_path, run_cli, stub_model):
+    write_squares_video(tmp_path / "v.mp4", num_frames=8)
+    run = run_cli("track", tmp_path / "v.mp4", "-o", tmp_path / "out.json")
+    assert run.code == 0, run.stderr
+    results = json.loads((tmp_path / "out.json").read_text())
+    assert len(results) == 2
+    for r in results:
+        assert r["video_id"] == 1 and r["category_id"] == 1 and 0 <= r["score"] <= 1
+        assert len(r["segmentations"]) == 8
+        assert isinstance(r["segmentations"][0]["counts"], str)
+    meta = json.loads((tmp_path / "out.meta.json").read_text())
+    assert meta["frames"] == 8 and meta["vistool_version"]
+
+
+def test_track_masks_follow_the_squares(tmp_path, run_cli, stub_model):
+    frames = write_squares_video(tmp_path / "frames", num_frames=5, squares=1)  # lossless PNG folder
+    run = run_cli("track", tmp_path / "frames", "-o", tmp_path / "out.json")
+    assert run.code == 0, run.stderr
+    (result,) = json.loads((tmp_path / "out.json").read_text())
+    for frame, seg in zip(frames, result["segmentations"]):
+        assert np.array_equal(rle.decode(seg), frame.max(axis=2) > 127)
+
+
+def test_track_overlay_is_h264(tmp_path, run_cli, stub_model):
+    write_squares_video(tmp_path / "v.mp4", num_frames=6)
+    run = run_cli("track", tmp_path / "v.mp4", "-o", tmp_path / "out.json", "--overlay", tmp_path / "ov.mp4")
+    assert run.code == 0, run.stderr
+    from vistool.io.video import probe
+
+    info = probe(str(tmp_path / "ov.mp4"))
+    assert (info.width, info.height) == (64, 48) and info.num_frames == 6
+
+
+def test_batch_writes_one_file_per_video_and_skips_finished(tmp_path, run_cli, stub_model):
+    write_squares_video(tmp_path / "in" / "a.mp4")
+    write_squares_video(tmp_path / "in" / "b.mp4", squares=1)
+    out = tmp_path / "out"
+    run = run_cli("track", tmp_path / "in" / "a.mp4", tmp_path / "in" / "b.mp4", "-o", out)
+    assert run.code == 0, run.stderr
+    a = video_result.read(out / "a.json")
+    assert len(a.tracks) == 2 and a.num_frames == 8
+    before = (out / "b.json").stat().st_mtime_ns
+    rerun = run_cli("track", tmp_path / "in" / "a.mp4", tmp_path / "in" / "b.mp4", "-o", out)
+    assert rerun.code == 0 and (out / "b.json").stat().st_mtime_ns == before
+
+
+def test_batch_failure_of_one_video_keeps_the_others(tmp_path, run_cli, stub_model):
+    write_squares_video(tmp_path / "good.mp4")
+    (tmp_path / "bad.mp4").write_bytes(b"this is not a video")
+    out = tmp_path / "out"
+    run = run_cli("track", tmp_path / "good.mp4", tmp_path / "bad.mp4", "-o", out)
+    assert run.code != 0
+    assert len(run.stderr.strip().splitlines()) >= 1 and "1 of 2 videos failed" in run.stderr
+    assert (out / "good.json").exists() and not (out / "bad.json").exists()
+
+
+def test_segment_writes_per_frame_records(tmp_path, run_cli, stub_model):
+    write_squares_video(tmp_path / "v.mp4", num_frames=4)
+    run = run_cli("segment", tmp_path / "v.mp4", "-o", tmp_path / "seg.json")
+    assert run.code == 0, run.stderr
+    data = json.loads((tmp_path / "seg.json").read_text())
+    records = data["annotations"] if isinstance(data, dict) else data
+    assert len(records) == 8

@@ -1,0 +1,42 @@
+"""``vistool export-json``: per-video results of ``vistool track`` -> one submission or pre-label file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from vistool.io.export import FORMATS, ExportOptions, export
+
+
+@click.command("export-json")
+@click.argument("out_dir", type=click.Path(path_type=Path))
+@click.option("-o", "--output", required=True, type=click.Path(path_type=Path), metavar="FILE",
+              help="File to write (JSON, or a zip for cvat-mots and --zip).")
+@click.option("--format", "fmt", type=click.Choice(list(FORMATS)), default="submission", show_default=True,
+              help="submission: YouTube-VIS results; prelabel: YouTube-VIS dataset JSON; "
+                   "cvat-mots: CVAT MOTS PNG zip; coco: COCO per-frame instances with track ids.")
+@click.option("--dataset", type=click.Path(path_type=Path), metavar="GT.json",
+              help="YouTube-VIS dataset JSON: take its video ids (matched by name) and category ids, "
+                   "check frame counts and report videos without results.")
+@click.option("--zip", "zip_output", is_flag=True,
+              help="submission: write results.json inside the zip FILE, as the evaluation server expects.")
+@click.option("--score-threshold", type=float, default=0.0, show_default=True,
+              help="Drop tracks whose score is below this.")
+@click.option("--with-images", is_flag=True,
+              help="prelabel/coco: also write the frames as JPEG beside FILE (JPEGImages/ or images/); "
+                   "cvat-mots: put them in the zip. Decodes the source videos again.")
+def export_json(out_dir: Path, output: Path, fmt: str, dataset: Path | None, zip_output: bool,
+                score_threshold: float, with_images: bool) -> None:
+    """Assemble the per-video result files in OUT_DIR into one file.
+
+    \b
+    Examples:
+      vistool export-json out/ -o submission.zip --zip --dataset valid/instances.json
+      vistool export-json out/ -o prelabels/instances.json --format prelabel --with-images
+      vistool export-json out/ -o cvat_mots.zip --format cvat-mots --score-threshold 0.3
+    """
+    options = ExportOptions(format=fmt, dataset=dataset, zip=zip_output, score_threshold=score_threshold,
+                            with_images=with_images)
+    summary = export(out_dir, output, options)
+    click.echo(f"wrote {summary.output} ({summary.format}): {summary.videos} videos, {summary.tracks} tracks")

@@ -1,0 +1,408 @@
+"""YouTube-VIS (2019/2021) and OVIS dataset and results files.
+
+Dataset JSON::
+
+    {"videos": [{"id", "width", "height", "length", "file_names"}],
+     "categories": [{"id", "name", "supercategory"}],
+     "annotations": [{"id", "video_id", "category_id", "iscrowd",
+                      "segmentations": [RLE | polygons | null per frame],
+                      "areas": [number | null per frame], "bboxes": [[x, y, w, h] | null per frame],
+                      "occlusion": [label | null per frame]   # OVIS only
+                     }]}
+
+Results JSON: a list of ``{"video_id", "category_id", "score", "segmentations":
+[compressed RLE | null per frame]}``.
+
+Labels are 0-based in memory (``label i`` is ``dataset.categories[i]``); they
+become 1-based ``category_id`` only here (:func:`category_id_of`, :func:`label_of`).
+Masks are compressed RLE dicts with str counts, ``None`` where a track is absent.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Sequence
+
+from vistool.io import rle as rle_io
+from vistool.io.atomic import write_json
+from vistool.io.ytvis_schema import Checker, read_json
+
+if TYPE_CHECKING:  # structures imports torch; keep this module light
+    from vistool.structures import TrackResult, VideoResult
+
+log = logging.getLogger(__name__)
+
+Rle = dict
+
+
+@dataclass
+class YtvisVideo:
+    """One video of a dataset: ``length`` frames of ``height`` x ``width`` pixels."""
+
+    id: int
+    width: int
+    height: int
+    length: int
+    file_names: list[str] = field(default_factory=list)
+
+
+@dataclass
+class YtvisCategory:
+    """One category; ``id`` is the 1-based ``category_id`` of the files."""
+
+    id: int
+    name: str
+    supercategory: str = ""
+
+
+@dataclass
+class YtvisAnnotation:
+    """One ground-truth track; every per-frame list has one entry per video frame.
+
+    Attributes:
+        segmentations: compressed RLE (str counts) or None where absent.
+        areas: the file's per-frame areas (the metric's size ranges use these).
+        bboxes: ``[x, y, w, h]`` or None per frame.
+        iscrowd: 1 for a crowd region (ignored by the metric, may absorb predictions).
+        occlusion: OVIS per-frame labels (``no_occlusion``, ``slight_occlusion``,
+            ``severe_occlusion`` or None), or None for YouTube-VIS.
+    """
+
+    id: int
+    video_id: int
+    category_id: int
+    segmentations: list[Rle | None]
+    areas: list[float | None]
+    bboxes: list[list[float] | None]
+    iscrowd: int = 0
+    occlusion: list[str | None] | None = None
+
+    @classmethod
+    def from_segmentations(cls, id: int, video_id: int, category_id: int, segmentations: Sequence[Rle | None],
+                           iscrowd: int = 0, occlusion: Sequence[str | None] | None = None) -> "YtvisAnnotation":
+        """An annotation whose areas and boxes are computed from its masks."""
+        segs = [None if s is None else rle_io.normalize(s) for s in segmentations]
+        present = [s for s in segs if s is not None]
+        areas_iter = iter(rle_io.areas(present).tolist())
+        areas = [None if s is None else float(next(areas_iter)) for s in segs]
+        boxes = [None if s is None else rle_io.to_bbox(s) for s in segs]
+        return cls(id=id, video_id=video_id, category_id=category_id, segmentations=segs, areas=areas,
+                   bboxes=boxes, iscrowd=int(iscrowd), occlusion=None if occlusion is None else list(occlusion))
+
+
+@dataclass
+class YtvisDataset:
+    """A YouTube-VIS / OVIS dataset (videos, categories, ground-truth tracks)."""
+
+    videos: list[YtvisVideo]
+    categories: list[YtvisCategory]
+    annotations: list[YtvisAnnotation] = field(default_factory=list)
+    info: dict = field(default_factory=dict)
+    licenses: list = field(default_factory=list)
+
+    @property
+    def has_occlusion(self) -> bool:
+        """True for OVIS-style ground truth (per-frame occlusion labels)."""
+        return any(a.occlusion is not None for a in self.annotations)
+
+    @property
+    def category_names(self) -> list[str]:
+        """Category names; label ``i`` is ``category_names[i]``."""
+        return [c.name for c in self.categories]
+
+    def videos_by_id(self) -> dict[int, YtvisVideo]:
+        """video id -> video."""
+        return {v.id: v for v in self.videos}
+
+    def categories_by_id(self) -> dict[int, YtvisCategory]:
+        """category id -> category."""
+        return {c.id: c for c in self.categories}
+
+
+@dataclass
+class ResultTrack:
+    """One predicted track of a results file: one category and one score.
+
+    Attributes:
+        segmentations: compressed RLE (str counts) or None per frame.
+    """
+
+    video_id: int
+    category_id: int
+    score: float
+    segmentations: list[Rle | None]
+
+
+# ------------------------------------------------------------------ labels
+
+
+def category_id_of(label: int, categories: Sequence[YtvisCategory] | None = None) -> int:
+    """1-based ``category_id`` of a 0-based label (``categories[label].id`` when given)."""
+    if categories is not None:
+        return categories[label].id
+    return int(label) + 1
+
+
+def label_of(category_id: int, categories: Sequence[YtvisCategory] | None = None) -> int:
+    """0-based label of a ``category_id`` (its position in ``categories`` when given)."""
+    if categories is not None:
+        for index, category in enumerate(categories):
+            if category.id == category_id:
+                return index
+        raise KeyError(f"category_id {category_id} is not among the dataset categories")
+    return int(category_id) - 1
+
+
+def result_track_from(video_id: int, track: "TrackResult",
+                      categories: Sequence[YtvisCategory] | None = None) -> ResultTrack:
+    """The results-file entry of an in-memory track (0-based label -> category_id)."""
+    return ResultTrack(video_id=video_id, category_id=category_id_of(track.label, categories),
+                       score=float(track.score), segmentations=list(track.segmentations))
+
+
+def video_result_to_records(result: "VideoResult", video_id: int,
+                            categories: Sequence[YtvisCategory] | None = None) -> list[dict]:
+    """YouTube-VIS results entries (JSON-ready dicts) for one video's tracks."""
+    return results_to_json([result_track_from(video_id, t, categories) for t in result.tracks])
+
+
+def frame_records_to_json(records: Sequence[dict], result: "VideoResult") -> dict:
+    """COCO-style per-frame instances (``vistool segment``) as one JSON object.
+
+    Each record has ``frame``, ``frame_index``, ``label``, ``score``, ``bbox``
+    ``[x, y, w, h]`` and ``segmentation`` (RLE); labels become category ids.
+    """
+    info = result.info
+    names = result.file_names or []
+    frames = sorted({int(r["frame"]): int(r.get("frame_index", r["frame"])) for r in records}.items())
+    images = [{"id": position + 1, "frame_index": index, "width": info.width, "height": info.height,
+               "file_name": names[position] if position < len(names) else f"{info.name}/{index:05d}.jpg"}
+              for position, index in frames]
+    annotations = [{"id": k + 1, "image_id": int(r["frame"]) + 1, "category_id": category_id_of(r["label"]),
+                    "score": float(r["score"]), "bbox": [float(v) for v in r["bbox"]],
+                    "area": rle_io.area(r["segmentation"]), "segmentation": rle_io.normalize(r["segmentation"]),
+                    "iscrowd": 0} for k, r in enumerate(records)]
+    categories = [{"id": category_id_of(i), "name": name} for i, name in enumerate(result.categories)]
+    return {"info": {"video": info.name, "source": info.source}, "images": images,
+            "annotations": annotations, "categories": categories}
+
+
+# ------------------------------------------------------------------ reading
+
+
+def load_dataset(path: str | Path) -> YtvisDataset:
+    """Read and validate a YouTube-VIS 2019/2021 or OVIS dataset JSON.
+
+    Raises:
+        InputError: the file is missing or unreadable.
+        FormatError: naming the JSON path of the first schema problem.
+    """
+    return parse_dataset(read_json(path, "ground-truth dataset"), source=str(path))
+
+
+def parse_dataset(data: Any, source: str = "<dataset>") -> YtvisDataset:
+    """Validate an already-parsed dataset JSON object (see :func:`load_dataset`)."""
+    check = Checker(source)
+    if isinstance(data, list):
+        check.fail("$", "expected a dataset object with 'videos', 'categories' and 'annotations', got a list "
+                        "(is this a results file?)")
+    check.obj(data, "$")
+    videos = _parse_videos(check, check.array(check.key(data, "videos", "$"), "$.videos"))
+    categories = _parse_categories(check, check.array(check.key(data, "categories", "$"), "$.categories"))
+    raw_annotations = data.get("annotations") or []
+    check.array(raw_annotations, "$.annotations")
+    by_video = {v.id: v for v in videos}
+    cat_ids = {c.id for c in categories}
+    seen: dict[int, str] = {}
+    annotations = [_parse_annotation(check, raw, f"$.annotations[{i}]", by_video, cat_ids, seen)
+                   for i, raw in enumerate(raw_annotations)]
+    _check_occlusion_everywhere(check, annotations)
+    info = data.get("info") if isinstance(data.get("info"), dict) else {}
+    licenses = data.get("licenses") if isinstance(data.get("licenses"), list) else []
+    return YtvisDataset(videos=videos, categories=categories, annotations=annotations, info=info,
+                        licenses=licenses)
+
+
+def _parse_videos(check: Checker, raw_videos: list) -> list[YtvisVideo]:
+    videos, seen = [], {}
+    for i, raw in enumerate(raw_videos):
+        where = f"$.videos[{i}]"
+        check.obj(raw, where)
+        video_id = check.integer(check.key(raw, "id", where), f"{where}.id")
+        check.unique(seen, video_id, f"{where}.id", "video id")
+        width = check.integer(check.key(raw, "width", where), f"{where}.width", minimum=1)
+        height = check.integer(check.key(raw, "height", where), f"{where}.height", minimum=1)
+        names = raw.get("file_names")
+        names = [] if names is None else [check.text(n, f"{where}.file_names[{k}]")
+                                          for k, n in enumerate(check.array(names, f"{where}.file_names"))]
+        if "length" in raw:
+            length = check.integer(raw["length"], f"{where}.length", minimum=0)
+            if names and len(names) != length:
+                check.fail(f"{where}.file_names", f"has {len(names)} names, 'length' says {length}")
+        elif names:
+            length = len(names)
+        else:
+            check.fail(where, "missing key 'length' (and no 'file_names' to count the frames)")
+        videos.append(YtvisVideo(id=video_id, width=width, height=height, length=length, file_names=names))
+    return videos
+
+
+def _parse_categories(check: Checker, raw_categories: list) -> list[YtvisCategory]:
+    categories, seen = [], {}
+    for i, raw in enumerate(raw_categories):
+        where = f"$.categories[{i}]"
+        check.obj(raw, where)
+        cat_id = check.integer(check.key(raw, "id", where), f"{where}.id")
+        check.unique(seen, cat_id, f"{where}.id", "category id")
+        name = check.text(check.key(raw, "name", where), f"{where}.name")
+        sup = raw.get("supercategory") or ""
+        categories.append(YtvisCategory(id=cat_id, name=name, supercategory=str(sup)))
+    return categories
+
+
+def _parse_annotation(check: Checker, raw: Any, where: str, videos: dict[int, YtvisVideo],
+                      category_ids: set[int], seen: dict[int, str]) -> YtvisAnnotation:
+    check.obj(raw, where)
+    ann_id = check.integer(check.key(raw, "id", where), f"{where}.id")
+    check.unique(seen, ann_id, f"{where}.id", "annotation id")
+    video_id = check.integer(check.key(raw, "video_id", where), f"{where}.video_id")
+    if video_id not in videos:
+        check.fail(f"{where}.video_id", f"unknown video_id {video_id} (not in $.videos)")
+    cat_id = check.integer(check.key(raw, "category_id", where), f"{where}.category_id")
+    if cat_id not in category_ids:
+        check.fail(f"{where}.category_id", f"unknown category_id {cat_id} (not in $.categories)")
+    iscrowd = raw.get("iscrowd", 0)
+    if iscrowd not in (0, 1):
+        check.fail(f"{where}.iscrowd", f"expected 0 or 1, got {iscrowd!r}")
+    video = videos[video_id]
+    n, h, w = video.length, video.height, video.width
+    segs = [check.segmentation(s, f"{where}.segmentations[{f}]", h, w, polygons=True)
+            for f, s in enumerate(check.per_frame(raw, "segmentations", where, n))]
+    if "areas" in raw and raw["areas"] is not None:
+        areas = [check.area(a, f"{where}.areas[{f}]") for f, a in enumerate(check.per_frame(raw, "areas", where, n))]
+    else:  # not in the file: computed from the masks
+        areas = [None if s is None else float(rle_io.area(s)) for s in segs]
+    if "bboxes" in raw and raw["bboxes"] is not None:
+        boxes = [check.bbox(b, f"{where}.bboxes[{f}]") for f, b in enumerate(check.per_frame(raw, "bboxes", where, n))]
+    else:
+        boxes = [None if s is None else rle_io.to_bbox(s) for s in segs]
+    occlusion = None
+    if raw.get("occlusion") is not None:
+        occlusion = [check.occlusion(o, f"{where}.occlusion[{f}]")
+                     for f, o in enumerate(check.per_frame(raw, "occlusion", where, n))]
+        if all(o is None for o in occlusion):
+            check.fail(f"{where}.occlusion", "no frame has an occlusion label; the OVIS metric needs at least one")
+    return YtvisAnnotation(id=ann_id, video_id=video_id, category_id=cat_id, segmentations=segs, areas=areas,
+                           bboxes=boxes, iscrowd=int(iscrowd), occlusion=occlusion)
+
+
+def _check_occlusion_everywhere(check: Checker, annotations: list[YtvisAnnotation]) -> None:
+    with_labels = [i for i, a in enumerate(annotations) if a.occlusion is not None]
+    if with_labels and len(with_labels) != len(annotations):
+        missing = next(i for i, a in enumerate(annotations) if a.occlusion is None)
+        check.fail(f"$.annotations[{missing}]", f"missing key 'occlusion' ($.annotations[{with_labels[0]}] has "
+                                                "OVIS occlusion labels: all annotations need them, or none)")
+
+
+def load_results(path: str | Path, dataset: YtvisDataset | None = None) -> list[ResultTrack]:
+    """Read and validate a YouTube-VIS / OVIS results JSON (a list of tracks).
+
+    With ``dataset``, every ``video_id`` must be one of its videos, each track
+    must give one segmentation per frame of that video with the video's size,
+    and tracks whose ``category_id`` is not a dataset category are dropped (as
+    the official evaluator does; a warning is logged).
+
+    Raises:
+        InputError: the file is missing or unreadable.
+        FormatError: naming the JSON path of the first problem.
+    """
+    return parse_results(read_json(path, "results"), dataset=dataset, source=str(path))
+
+
+def parse_results(data: Any, dataset: YtvisDataset | None = None, source: str = "<results>") -> list[ResultTrack]:
+    """Validate an already-parsed results list (see :func:`load_results`)."""
+    check = Checker(source)
+    if isinstance(data, dict):
+        check.fail("$", "expected a list of result tracks, got an object (is this a dataset file?)")
+    check.array(data, "$")
+    videos = dataset.videos_by_id() if dataset is not None else None
+    cat_ids = {c.id for c in dataset.categories} if dataset is not None else None
+    tracks, dropped = [], 0
+    for i, raw in enumerate(data):
+        track = _parse_result(check, raw, f"$[{i}]", videos)
+        if cat_ids is not None and track.category_id not in cat_ids:
+            dropped += 1
+            continue
+        tracks.append(track)
+    if dropped:
+        log.warning("%s: dropped %d of %d result tracks whose category_id is not a ground-truth category",
+                    source, dropped, len(data))
+    return tracks
+
+
+def _parse_result(check: Checker, raw: Any, where: str, videos: dict[int, YtvisVideo] | None) -> ResultTrack:
+    check.obj(raw, where)
+    video_id = check.integer(check.key(raw, "video_id", where), f"{where}.video_id")
+    cat_id = check.integer(check.key(raw, "category_id", where), f"{where}.category_id")
+    score = check.number(check.key(raw, "score", where), f"{where}.score")
+    raw_segs = check.array(check.key(raw, "segmentations", where), f"{where}.segmentations")
+    if videos is not None:
+        if video_id not in videos:
+            check.fail(f"{where}.video_id", f"results do not correspond to the ground truth: video_id {video_id} "
+                                            "is not a video of the ground-truth dataset")
+        video = videos[video_id]
+        check.per_frame(raw, "segmentations", where, video.length)
+        height, width = video.height, video.width
+    else:  # no dataset: every mask of the track must have the size of its first mask
+        first = next((s for s in raw_segs if isinstance(s, dict)), None)
+        size = first.get("size") if first is not None else None
+        height, width = size if isinstance(size, list) and len(size) == 2 else (None, None)
+    segs = [check.segmentation(s, f"{where}.segmentations[{f}]", height, width, polygons=False)
+            for f, s in enumerate(raw_segs)]
+    return ResultTrack(video_id=video_id, category_id=cat_id, score=score, segmentations=segs)
+
+
+# ------------------------------------------------------------------ writing
+
+
+def results_to_json(tracks: Sequence[ResultTrack]) -> list[dict]:
+    """JSON-ready results entries (compressed RLE with str counts, null where absent)."""
+    return [{"video_id": int(t.video_id), "score": float(t.score), "category_id": int(t.category_id),
+             "segmentations": [None if s is None else rle_io.normalize(s) for s in t.segmentations]}
+            for t in tracks]
+
+
+def write_results(path: str | Path, tracks: Sequence[ResultTrack]) -> None:
+    """Write a YouTube-VIS results file atomically."""
+    write_json(path, results_to_json(tracks))
+
+
+def dataset_to_json(dataset: YtvisDataset) -> dict:
+    """The JSON object of a dataset (per-frame compressed RLE, areas, boxes, OVIS occlusion)."""
+    videos = {v.id: v for v in dataset.videos}
+    annotations = []
+    for a in dataset.annotations:
+        video = videos[a.video_id]
+        entry = {"id": int(a.id), "video_id": int(a.video_id), "category_id": int(a.category_id),
+                 "iscrowd": int(a.iscrowd), "height": video.height, "width": video.width, "length": video.length,
+                 "segmentations": [None if s is None else rle_io.normalize(s) for s in a.segmentations],
+                 "areas": [None if v is None else float(v) for v in a.areas],
+                 "bboxes": [None if b is None else [float(v) for v in b] for b in a.bboxes]}
+        if a.occlusion is not None:
+            entry["occlusion"] = list(a.occlusion)
+        annotations.append(entry)
+    return {
+        "info": dict(dataset.info), "licenses": list(dataset.licenses),
+        "videos": [{"id": int(v.id), "width": int(v.width), "height": int(v.height), "length": int(v.length),
+                    "file_names": list(v.file_names)} for v in dataset.videos],
+        "categories": [{"id": int(c.id), "name": c.name, "supercategory": c.supercategory}
+                       for c in dataset.categories],
+        "annotations": annotations,
+    }
+
+
+def write_dataset(path: str | Path, dataset: YtvisDataset) -> None:
+    """Write a YouTube-VIS / OVIS dataset JSON atomically."""
+    write_json(path, dataset_to_json(dataset))

@@ -1,0 +1,191 @@
+"""Schema checks for YouTube-VIS / OVIS JSON files.
+
+Every check raises :class:`vistool.errors.FormatError` naming the file and the
+JSON path of the first problem found, e.g. ``$.annotations[3].segmentations[7]``.
+:mod:`vistool.io.ytvis` builds its dataclasses with these helpers.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from pathlib import Path
+from typing import Any, NoReturn
+
+from vistool.errors import FormatError, InputError
+from vistool.io import rle as rle_io
+
+# Characters of a COCO compressed RLE string ('0' .. 'o').
+_COMPRESSED_COUNTS = re.compile(r"[0-o]*")
+
+OCCLUSION_LABELS = ("no_occlusion", "slight_occlusion", "severe_occlusion")
+
+
+def read_json(path: str | Path, what: str) -> Any:
+    """Parse a JSON file; a missing, empty, truncated or non-UTF-8 file is a one-line error.
+
+    Args:
+        path: the file.
+        what: what the file should be, for messages (e.g. "ground-truth dataset").
+    """
+    path = str(path)
+    try:
+        with open(path, "rb") as handle:
+            raw = handle.read()
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file (expected the {what} JSON)") from None
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a folder, expected the {what} JSON file") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise FormatError(path, "$", "not UTF-8 text; expected a JSON file") from None
+    if not text.strip():
+        raise FormatError(path, "$", f"file is empty, expected the {what} JSON")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        hint = " (the file looks truncated)" if exc.pos >= len(text.rstrip()) else ""
+        raise FormatError(path, "$", f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}{hint}") from None
+
+
+class Checker:
+    """Typed accessors that raise :class:`FormatError` for one file."""
+
+    def __init__(self, source: str):
+        self.source = source
+
+    def fail(self, where: str, problem: str) -> NoReturn:
+        """Raise the error for ``where``."""
+        raise FormatError(self.source, where, problem)
+
+    def obj(self, value: Any, where: str) -> dict:
+        """``value`` as a JSON object."""
+        if not isinstance(value, dict):
+            self.fail(where, f"expected an object, got {_kind(value)}")
+        return value
+
+    def array(self, value: Any, where: str) -> list:
+        """``value`` as a JSON array."""
+        if not isinstance(value, list):
+            self.fail(where, f"expected a list, got {_kind(value)}")
+        return value
+
+    def key(self, obj: dict, key: str, where: str) -> Any:
+        """``obj[key]``; a missing key is an error at ``where``."""
+        if key not in obj:
+            self.fail(where, f"missing key '{key}'")
+        return obj[key]
+
+    def integer(self, value: Any, where: str, minimum: int | None = None) -> int:
+        """``value`` as an int (bools and non-integral floats are errors)."""
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.fail(where, f"expected an integer, got {_kind(value)}")
+        if minimum is not None and value < minimum:
+            self.fail(where, f"must be >= {minimum}, got {value}")
+        return value
+
+    def number(self, value: Any, where: str) -> float:
+        """``value`` as a finite float."""
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            self.fail(where, f"expected a number, got {_kind(value)}")
+        if not math.isfinite(value):
+            self.fail(where, f"expected a finite number, got {value}")
+        return float(value)
+
+    def text(self, value: Any, where: str) -> str:
+        """``value`` as a string."""
+        if not isinstance(value, str):
+            self.fail(where, f"expected a string, got {_kind(value)}")
+        return value
+
+    def per_frame(self, obj: dict, key: str, where: str, length: int) -> list:
+        """``obj[key]`` as a list with one entry per frame of the video."""
+        values = self.array(self.key(obj, key, where), f"{where}.{key}")
+        if len(values) != length:
+            self.fail(f"{where}.{key}", f"has {len(values)} entries, the video has {length} frames")
+        return values
+
+    def segmentation(self, value: Any, where: str, height: int, width: int, polygons: bool) -> dict | None:
+        """One frame's mask as compressed RLE (str counts), or None where absent.
+
+        Accepts compressed RLE, uncompressed RLE (list counts) and, when
+        ``polygons`` is true, polygon lists. Falsy entries (``null``, ``[]``)
+        are absent frames, as the official evaluator treats them.
+        """
+        if value is None or (polygons and isinstance(value, list) and not value):
+            return None
+        if isinstance(value, list):
+            if not polygons:
+                self.fail(where, "expected compressed RLE or null, got a polygon list")
+            return self._polygons(value, where, height, width)
+        obj = self.obj(value, where)
+        size = self.array(self.key(obj, "size", where), f"{where}.size")
+        if len(size) != 2 or not all(isinstance(v, int) and not isinstance(v, bool) for v in size):
+            self.fail(f"{where}.size", f"expected [height, width], got {size}")
+        if [size[0], size[1]] != [height, width]:
+            self.fail(f"{where}.size", f"RLE size {size} does not match the video size [{height}, {width}] "
+                                       "(height, width)")
+        counts = self.key(obj, "counts", where)
+        if isinstance(counts, str):
+            if not _COMPRESSED_COUNTS.fullmatch(counts):
+                self.fail(f"{where}.counts", "not a COCO compressed RLE string")
+            return {"size": [height, width], "counts": counts}
+        if isinstance(counts, list):
+            if not all(isinstance(c, int) and not isinstance(c, bool) and c >= 0 for c in counts):
+                self.fail(f"{where}.counts", "uncompressed RLE counts must be non-negative integers")
+            if sum(counts) != height * width:
+                self.fail(f"{where}.counts", f"uncompressed RLE counts sum to {sum(counts)}, "
+                                             f"expected height*width = {height * width}")
+            return rle_io.normalize({"size": [height, width], "counts": counts})
+        self.fail(f"{where}.counts", f"expected a string or a list, got {_kind(counts)}")
+
+    def _polygons(self, value: list, where: str, height: int, width: int) -> dict:
+        for j, poly in enumerate(value):
+            here = f"{where}[{j}]"
+            if not isinstance(poly, list) or not all(
+                    isinstance(v, (int, float)) and not isinstance(v, bool) for v in poly):
+                self.fail(here, "expected a polygon [x1, y1, x2, y2, ...] of numbers")
+            if len(poly) < 6 or len(poly) % 2:
+                self.fail(here, f"a polygon needs an even number (>= 6) of coordinates, got {len(poly)}")
+        return rle_io.from_polygons(value, height, width)
+
+    def area(self, value: Any, where: str) -> float | None:
+        """One frame's area: a number or null."""
+        return None if value is None else self.number(value, where)
+
+    def bbox(self, value: Any, where: str) -> list[float] | None:
+        """One frame's ``[x, y, w, h]`` box or null."""
+        if value is None:
+            return None
+        box = self.array(value, where)
+        if len(box) != 4:
+            self.fail(where, f"expected [x, y, w, h], got {len(box)} values")
+        return [self.number(v, f"{where}[{k}]") for k, v in enumerate(box)]
+
+    def occlusion(self, value: Any, where: str) -> str | None:
+        """One frame's OVIS occlusion label or null."""
+        if value is None or value in OCCLUSION_LABELS:
+            return value
+        self.fail(where, f"unknown occlusion label {value!r}; expected one of {', '.join(OCCLUSION_LABELS)} "
+                         "or null")
+
+    def unique(self, seen: dict[int, str], value: int, where: str, what: str) -> None:
+        """Record ``value`` at ``where``; a value seen before is an error."""
+        if value in seen:
+            self.fail(where, f"duplicate {what} {value} (first at {seen[value]})")
+        seen[value] = where
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    return {dict: "an object", list: "a list", str: "a string", int: "an integer",
+            float: "a number"}.get(type(value), type(value).__name__)

@@ -1,0 +1,144 @@
+"""The EfficientVIS model: backbone + FPN, learned tracklet queries/proposals, M iterations.
+
+Choices where the paper is silent (see also Config):
+
+- Base feature: an FPN on the backbone; RoIs are pooled from P2-P5 by box
+  size (torchvision MultiScaleRoIAlign), as in Sparse R-CNN / QueryInst.
+- Classification: softmax over K classes + background (DETR / VisTR), so
+  -p(class) in Eq. 4 is defined for absent frames too; background weight 0.1.
+- Masks are predicted at 2R x 2R inside each iteration's input proposal
+  (Mask R-CNN style); targets are the ground truth cropped to that box.
+- Deep supervision: every iteration is matched and supervised on its own;
+  proposals are detached between iterations (Sparse R-CNN).
+- Correspondence learning: a training sample is a 2T-frame clip split into
+  two T-frame clips presented in random order; the second clip starts from
+  the first clip's final queries averaged over time (gradients flow through
+  the hand-off), reuses the first clip's final assignment for all its
+  iterations, and the two clip losses are averaged. Every instance of the
+  pair is a matching target in clip 1, also when absent from all its frames
+  (its query is then trained to be background in clip 1 and to pick the
+  instance up in clip 2, which is what new objects need at inference).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from vistool.methods.base import VisModel
+from vistool.models.backbone import build_backbone
+from vistool.models.box_ops import normalized_to_pixels
+from vistool.models.layers import MultiLevelRoIAlign
+from vistool.models.transform import FrameTransform
+from vistool.structures import ClipBatch, VideoInfo
+
+from .config import Config
+from .criterion import ClipTargets, Criterion
+from .network import EfficientVisStage, StageOutput
+
+ROI_LEVELS = ("p2", "p3", "p4", "p5")
+
+
+class Model(VisModel):
+    """EfficientVIS (Wu et al., CVPR 2022)."""
+
+    method = "efficientvis"
+
+    def __init__(self, config: Config, categories: list[str]):
+        super().__init__(config, categories)
+        cfg = config
+        self.backbone = build_backbone(cfg.backbone)
+        self.transform = FrameTransform(cfg.transform)
+        dim = self.backbone.out_channels
+        levels = [n for n in self.backbone.channels if n in ROI_LEVELS]
+        if not levels:
+            raise ValueError(f"EfficientVIS pools RoIs from {ROI_LEVELS}; the FPN gives {list(self.backbone.channels)}")
+        pooler = MultiLevelRoIAlign(levels, cfg.roi_size, sampling_ratio=2)
+        self.init_queries = nn.Embedding(cfg.num_queries, dim)  # q*, one embedding per slot
+        self.init_boxes = nn.Parameter(torch.tensor([[0.5, 0.5, 1.0, 1.0]]).repeat(cfg.num_queries, 1))
+        self.stages = nn.ModuleList(EfficientVisStage(dim, len(categories), cfg, pooler)
+                                    for _ in range(cfg.num_stages))
+        self.criterion = Criterion(len(categories), cfg.loss)
+
+    @property
+    def clip_len(self) -> int:
+        return self.config.clip_len
+
+    def stage_clip_len(self, name: str) -> int:
+        """2T frames per training sample with correspondence learning (split into a clip pair), else T."""
+        return 2 * self.config.clip_len if self.config.correspondence else self.config.clip_len
+
+    # ------------------------------------------------------------------ forward
+
+    def features(self, images: Tensor) -> dict[str, Tensor]:
+        """(B, L, 3, H, W) normalised frames -> FPN level -> (B, L, C, h, w), frame by frame."""
+        b, length = images.shape[:2]
+        feats = self.backbone(images.flatten(0, 1))
+        return {k: v.reshape(b, length, *v.shape[1:]) for k, v in feats.items()}
+
+    def decode(self, feats: dict[str, Tensor], image_size: tuple[int, int], padded_size: tuple[int, int],
+               queries: Tensor | None = None) -> list[StageOutput]:
+        """Run the M iterations on one clip.
+
+        Args:
+            feats: FPN level -> (B, T, C, h, w).
+            image_size: (h, w) of the frame content; initial proposals cover it.
+            padded_size: (Hp, Wp) of the network input.
+            queries: (B, N, C) initial queries (hand-off), or None for the learned q*.
+
+        Returns:
+            One StageOutput per iteration.
+        """
+        first = next(iter(feats.values()))
+        b, t = first.shape[:2]
+        if queries is None:
+            queries = self.init_queries.weight[None].expand(b, -1, -1)
+        q = queries[:, :, None].expand(-1, -1, t, -1)  # repeat each q* T times
+        boxes = normalized_to_pixels(self.init_boxes, image_size)[None, :, None].expand(b, -1, t, -1)
+        flat = {k: v.flatten(0, 1) for k, v in feats.items() if k in ROI_LEVELS}
+        outs = []
+        for stage in self.stages:
+            out = stage(q, boxes, flat, padded_size)
+            outs.append(out)
+            q, boxes = out.queries, out.boxes.detach()
+        return outs
+
+    @staticmethod
+    def hand_off(queries: Tensor, frames: int | None = None) -> Tensor:
+        """Initial queries of the next clip: (B, N, T, C) output queries averaged over the first ``frames``."""
+        return queries[:, :, :frames].mean(2)
+
+    # ------------------------------------------------------------------ training
+
+    def loss(self, batch: ClipBatch) -> dict[str, Tensor]:
+        """Clip loss (Eq. 5) with deep supervision; with correspondence learning, on a clip pair."""
+        images = self.transform.prepare_batch(batch.images)
+        size = tuple(batch.images.shape[-2:])
+        padded = tuple(images.shape[-2:])
+        feats = self.features(images)
+        length, t = images.shape[1], self.config.clip_len
+        if self.config.correspondence and length >= 2 * t:
+            clips = [slice(0, t), slice(t, 2 * t)]
+            if torch.rand(()) < 0.5:  # the order of the two clips is randomised
+                clips.reverse()
+        else:
+            clips = [slice(0, min(length, t))]
+        total: dict[str, Tensor] = {}
+        queries, assignment = None, None
+        for frames in clips:
+            clip_feats = {k: v[:, frames] for k, v in feats.items()}
+            outs = self.decode(clip_feats, size, padded, queries)
+            targets = [ClipTargets.from_sample(s, frames) for s in batch.samples]
+            terms, assignment = self.criterion(outs, targets, size, assignment)
+            for k, v in terms.items():
+                total[k] = total.get(k, 0) + v / len(clips)
+            queries = self.hand_off(outs[-1].queries)
+        return total
+
+    # ------------------------------------------------------------------ inference
+
+    def new_session(self, info: VideoInfo):
+        """Clip-by-clip inference state for one video."""
+        from .session import EfficientVisSession
+
+        return EfficientVisSession(self, info)

@@ -1,0 +1,231 @@
+"""Checkpoints: schema, save, the one strict loader, and the manifest of bundled weights.
+
+A checkpoint is a ``torch.save`` file of plain data::
+
+    {"format": "vistool-checkpoint", "format_version": 1,
+     "method": str, "config": {...},           # the method's Config as YAML-able data
+     "categories": [str, ...], "vistool_version": str,
+     "training": {...},                         # summary: data, command, steps, losses, metrics
+     "state_dict": {name: Tensor},              # fp32, or fp16 when saved with half=True
+     "train_state": {...}}                      # optional: optimizer, scheduler, step, RNG (resume)
+
+:func:`load_state_file` is the only ``torch.load`` in vistool; it always uses
+``weights_only=True``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from vistool import __version__
+from vistool.config import from_dict, to_dict
+from vistool.errors import CheckpointError, FormatError, MethodError
+from vistool.io.atomic import atomic_path
+
+log = logging.getLogger(__name__)
+
+FORMAT = "vistool-checkpoint"
+FORMAT_VERSION = 1
+MANIFEST_NAME = "manifest.json"
+
+
+def weights_dir() -> Path:
+    """Folder of bundled weights: ``$VISTOOL_WEIGHTS_DIR`` or ``weights/`` beside the package."""
+    env = os.environ.get("VISTOOL_WEIGHTS_DIR")
+    return Path(env) if env else Path(__file__).resolve().parent.parent / "weights"
+
+
+def sha256_file(path: str | os.PathLike) -> str:
+    """Hex sha256 of a file."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def load_state_file(path: str | os.PathLike) -> Any:
+    """``torch.load(path, map_location="cpu", weights_only=True)`` with one-line errors."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: weights file not found")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - unpickling/zip errors of many kinds
+        reason = " ".join(str(exc).split())[:200]
+        raise CheckpointError(f"{path}: not a readable weights file ({type(exc).__name__}: {reason})") from None
+
+
+def save_checkpoint(path: str | os.PathLike, model: nn.Module, *, training: dict | None = None, half: bool = False,
+                    train_state: dict | None = None) -> str:
+    """Write ``model`` (a VisModel) and its metadata atomically; return the file's sha256.
+
+    Args:
+        training: summary stored under ``"training"`` (data, command, steps, metrics).
+        half: store floating tensors as fp16 (bundling); they load back into fp32 models.
+        train_state: optimizer/scheduler/step/RNG state for ``--resume``.
+    """
+    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    if half:
+        state = {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
+    payload = {
+        "format": FORMAT, "format_version": FORMAT_VERSION,
+        "method": getattr(model, "method", ""), "config": to_dict(model.config),
+        "categories": list(getattr(model, "categories", [])), "vistool_version": __version__,
+        "training": dict(training or {}), "state_dict": state,
+    }
+    if train_state is not None:
+        payload["train_state"] = train_state
+    with atomic_path(path) as tmp:
+        torch.save(payload, tmp)
+    return sha256_file(path)
+
+
+def read_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
+    """Load and validate a checkpoint file (see the module docstring for its keys)."""
+    data = load_state_file(path)
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise CheckpointError(f"{path}: not a vistool checkpoint (no 'format: {FORMAT}'); "
+                              "train one with 'vistool train' or pass a file it wrote")
+    if data.get("format_version", 0) > FORMAT_VERSION:
+        raise CheckpointError(f"{path}: checkpoint format {data['format_version']} is newer than this vistool "
+                              f"({FORMAT_VERSION}); upgrade vistool")
+    for key in ("method", "config", "categories", "state_dict"):
+        if key not in data:
+            raise CheckpointError(f"{path}: checkpoint lacks '{key}'")
+    return data
+
+
+def load_state(model: nn.Module, state_dict: dict[str, Tensor], where: str = "checkpoint") -> None:
+    """Strictly load ``state_dict`` into ``model`` (fp16 tensors are cast to the model's dtypes).
+
+    Raises:
+        CheckpointError: one line listing missing and unexpected keys or mismatched shapes.
+    """
+    own = model.state_dict()
+    missing = [k for k in own if k not in state_dict]
+    unexpected = [k for k in state_dict if k not in own]
+    shapes = [f"{k} {tuple(state_dict[k].shape)} vs {tuple(v.shape)}" for k, v in own.items()
+              if k in state_dict and tuple(state_dict[k].shape) != tuple(v.shape)]
+    if missing or unexpected or shapes:
+        parts = [f"{name} ({len(keys)}): {', '.join(keys[:8])}{', ...' if len(keys) > 8 else ''}"
+                 for name, keys in (("missing keys", missing), ("unexpected keys", unexpected),
+                                    ("shape mismatches", shapes)) if keys]
+        raise CheckpointError(f"{where}: does not fit the model: {'; '.join(parts)}")
+    model.load_state_dict(state_dict, strict=True)
+
+
+def set_backbone_weights(cfg: Any, value: str) -> Any:
+    """A copy of a config dataclass whose nested BackboneConfigs have ``weights: value``.
+
+    With ``"none"``, building a model that a checkpoint will overwrite never downloads.
+    """
+    from vistool.models.backbone import BackboneConfig
+
+    if isinstance(cfg, BackboneConfig):
+        return dataclasses.replace(cfg, weights=value)
+    if not dataclasses.is_dataclass(cfg):
+        return cfg
+    changes = {f.name: set_backbone_weights(getattr(cfg, f.name), value) for f in dataclasses.fields(cfg)
+               if dataclasses.is_dataclass(getattr(cfg, f.name))}
+    return dataclasses.replace(cfg, **changes)
+
+
+def build_model(method: str, config: dict | Any, categories: list[str], pretrained: bool = True,
+                backbone_weights: str | None = None) -> nn.Module:
+    """Construct method ``method``'s Model from a Config (or its dict form) and category names.
+
+    Args:
+        pretrained: False skips backbone initialisation (a checkpoint follows).
+        backbone_weights: ``imagenet``, ``none`` or a PATH overriding the config's backbone weights.
+    """
+    from vistool.methods import load_module
+
+    module = load_module(method)
+    cfg = config if dataclasses.is_dataclass(config) else from_dict(module.Config, dict(config),
+                                                                     where=f"{method} config")
+    if backbone_weights is not None:
+        cfg = set_backbone_weights(cfg, backbone_weights)
+    if not pretrained:
+        cfg = set_backbone_weights(cfg, "none")
+    return module.Model(cfg, list(categories))
+
+
+def load_checkpoint_model(path: str | os.PathLike, method: str | None = None,
+                          device: str | torch.device = "cpu") -> tuple[nn.Module, dict[str, Any]]:
+    """Model rebuilt from a checkpoint file, in eval mode on ``device``, with the checkpoint data."""
+    data = read_checkpoint(path)
+    if method is not None and data["method"] != method:
+        raise CheckpointError(f"{path}: checkpoint is for method '{data['method']}', not '{method}'")
+    model = build_model(data["method"], data["config"], data["categories"], pretrained=False)
+    load_state(model, data["state_dict"], where=str(path))
+    return model.to(device).eval(), data
+
+
+def read_manifest() -> list[dict[str, Any]]:
+    """Entries of ``weights/manifest.json``: file, method, sha256, config, data, command, metrics.
+
+    A missing manifest means no bundled weights (an empty list).
+    """
+    path = weights_dir() / MANIFEST_NAME
+    if not path.is_file():
+        return []
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise FormatError(str(path), f"line {exc.lineno}", "invalid JSON") from None
+    entries = data.get("weights") if isinstance(data, dict) else None
+    if not isinstance(entries, list):
+        raise FormatError(str(path), "$.weights", "expected a list of weight entries")
+    for i, entry in enumerate(entries):
+        for key in ("file", "method", "sha256"):
+            if not isinstance(entry, dict) or key not in entry:
+                raise FormatError(str(path), f"$.weights[{i}]", f"missing '{key}'")
+    return entries
+
+
+def default_weights(method: str) -> Path:
+    """Path of ``method``'s bundled default checkpoint (sha256 verified).
+
+    Raises:
+        MethodError: the method has no bundled weights yet.
+        CheckpointError: the bundled file is missing or its sha256 differs from the manifest.
+    """
+    entries = [e for e in read_manifest() if e["method"] == method]
+    if not entries:
+        raise MethodError(f"method '{method}' has no bundled weights yet; train one with 'vistool train "
+                          f"--method {method} ...' and pass --weights PATH")
+    entry = next((e for e in entries if e.get("default")), entries[0])
+    path = weights_dir() / entry["file"]
+    if not path.is_file():
+        raise CheckpointError(f"{path}: bundled weights listed in the manifest are missing; reinstall vistool")
+    digest = sha256_file(path)
+    if digest != entry["sha256"]:
+        raise CheckpointError(f"{path}: sha256 {digest[:12]}... differs from the manifest's "
+                              f"{entry['sha256'][:12]}...; the file is corrupt or was replaced")
+    return path
+
+
+def load_model(method: str | None, weights: str | None, device: str | torch.device = "cpu") -> nn.Module:
+    """A ready VisModel in eval mode.
+
+    Args:
+        method: method name; may be None when ``weights`` names a checkpoint (its method is used).
+        weights: a checkpoint path, or None for the method's bundled default.
+        device: torch device.
+    """
+    if weights is None:
+        if method is None:
+            raise MethodError("give --method or --weights: neither names a model")
+        weights = str(default_weights(method))
+    model, _ = load_checkpoint_model(weights, method, device)
+    return model
