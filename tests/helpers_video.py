@@ -53,3 +53,35 @@ def write_squares_video(path, num_frames: int = 8, size: tuple[int, int] = (64, 
         for i, frame in enumerate(frames):
             cv2.imwrite(str(path / f"{i:05d}.png"), frame[:, :, ::-1])
     return frames
+
+
+def write_squares_split(root, num_videos: int = 2, num_frames: int = 6, size: tuple[int, int] = (64, 48)):
+    """A YouTube-VIS split folder (PNG frames + instances.json) of moving squares; returns the JSON path."""
+    from pathlib import Path
+
+    import cv2
+
+    from vistool.io import rle
+    from vistool.io.ytvis import YtvisAnnotation, YtvisCategory, YtvisDataset, YtvisVideo, write_dataset
+
+    root = Path(root)
+    videos, annotations = [], []
+    for v in range(num_videos):
+        name = f"vid{v}"
+        (root / "JPEGImages" / name).mkdir(parents=True, exist_ok=True)
+        frames = moving_squares(num_frames, size, squares=1 + v % 2)
+        names = [f"{name}/{t:05d}.png" for t in range(num_frames)]
+        for frame, file_name in zip(frames, names):
+            cv2.imwrite(str(root / "JPEGImages" / file_name), frame[:, :, ::-1])
+        videos.append(YtvisVideo(id=10 + v, width=size[0], height=size[1], length=num_frames, file_names=names))
+        for k in range(1 + v % 2):
+            segs = []
+            for t in range(num_frames):
+                mask = np.zeros((size[1], size[0]), bool)
+                x, y = 4 + t % (size[0] - 16), 6 + 20 * k
+                mask[y:y + 8, x:x + 8] = True
+                segs.append(rle.encode(mask))
+            annotations.append(YtvisAnnotation.from_segmentations(len(annotations) + 1, 10 + v, 1, segs))
+    dataset = YtvisDataset(videos=videos, categories=[YtvisCategory(id=1, name="blob")], annotations=annotations)
+    write_dataset(root / "instances.json", dataset)
+    return root / "instances.json"

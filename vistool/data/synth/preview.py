@@ -1,14 +1,13 @@
 """Contact sheet of synthetic frames with their ground truth drawn on them.
 
 Each row is one video, each column one frame (evenly spaced). Visible masks are
-tinted and outlined in a colour fixed by the track id, with ``id:category`` and,
-when occluded, ``~`` (slight) or ``#`` (severe); the corner lists instances
-hidden in that frame.
+drawn by :mod:`vistool.viz.overlay` in the colour of their track id, labelled
+``#id category`` plus ``~`` when slightly or ``!`` when severely occluded; the
+bottom line names the video and frame and lists instances hidden in it.
 """
 
 from __future__ import annotations
 
-import colorsys
 from pathlib import Path
 
 import cv2
@@ -16,43 +15,28 @@ import numpy as np
 
 from vistool.data.synth.shapes import CATEGORIES
 from vistool.data.synth.video import SynthFrame, SynthVideo, render_video
+from vistool.viz.overlay import OverlayItem, OverlayStyle, draw_items
 
-_OCC_MARK = ("", "~", "#")
-
-
-def track_colour(track_id: int) -> tuple[int, int, int]:
-    """A stable, well-separated RGB colour for a track id."""
-    hue = (track_id * 0.618033988749895) % 1.0
-    r, g, b = colorsys.hsv_to_rgb(hue, 0.85, 1.0)
-    return int(r * 255), int(g * 255), int(b * 255)
+_OCC_MARK = ("", "~", "!")
 
 
-def _text(img: np.ndarray, text: str, org: tuple[int, int], colour: tuple[int, int, int], scale: float) -> None:
+def _text(img: np.ndarray, text: str, org: tuple[int, int], scale: float) -> None:
     cv2.putText(img, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), 3, cv2.LINE_AA)
-    cv2.putText(img, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, colour, 1, cv2.LINE_AA)
+    cv2.putText(img, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), 1, cv2.LINE_AA)
 
 
 def draw_frame(frame: SynthFrame, header: str = "") -> np.ndarray:
     """(H, W, 3) uint8 RGB: the frame with masks, outlines, ids, categories and occlusion."""
-    img = frame.image.copy()
+    items = [OverlayItem(mask=obj.visible_mask, color_key=obj.track_id,
+                         text=f"#{obj.track_id} {CATEGORIES[obj.label]}{_OCC_MARK[obj.occlusion]}")
+             for obj in frame.objects if obj.visible_mask is not None]
+    img = draw_items(frame.image, items, OverlayStyle(boxes=False))
     scale = max(img.shape[0] / 540.0, 0.3)
-    hidden = []
-    for obj in frame.objects:
-        if obj.visible_mask is None:
-            hidden.append(str(obj.track_id))
-            continue
-        colour = np.array(track_colour(obj.track_id), dtype=np.float32)
-        sel = obj.visible_mask
-        img[sel] = (0.55 * img[sel] + 0.45 * colour).astype(np.uint8)
-        contours, _ = cv2.findContours(sel.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-        cv2.drawContours(img, contours, -1, tuple(int(c) for c in colour), 1, cv2.LINE_AA)
-        ys, xs = np.nonzero(sel)
-        label = f"{obj.track_id}:{CATEGORIES[obj.label]}{_OCC_MARK[obj.occlusion]}"
-        _text(img, label, (int(xs.min()), max(int(ys.min()) - 2, 10)), tuple(int(c) for c in colour), scale)
+    hidden = [str(obj.track_id) for obj in frame.objects if obj.visible_mask is None]
     if header:
-        _text(img, header, (3, img.shape[0] - 4), (255, 255, 255), scale)
+        _text(img, header, (3, img.shape[0] - 4), scale)
     if hidden:
-        _text(img, "hidden " + ",".join(hidden), (3, 12), (255, 255, 255), scale)
+        _text(img, "hidden #" + ",".join(hidden), (3, img.shape[0] - 4 - int(30 * scale)), scale)
     return img
 
 

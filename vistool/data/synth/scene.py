@@ -156,6 +156,8 @@ def _moving_layer(cfg: PresetConfig, frames: int, aspect: float, rng: np.random.
     kind = motion.MOTION_KINDS[int(rng.integers(len(motion.MOTION_KINDS)))]
     speed, heading = rng.uniform(*cfg.speed), rng.uniform(-np.pi, np.pi)
     roam = kind != "bouncing" and rng.random() < cfg.exit_prob
+    if roam:  # fast enough to leave and come back within a short video
+        speed = max(speed, 0.6 * cfg.speed[1])
     deform_always = label >= 0 and CATEGORIES[label] == "blob"
     wob = (rng.uniform(0.06, 0.15) if deform_always or rng.random() < 0.4 else 0.0,
            int(rng.integers(2, 6)), rng.uniform(0.1, 0.5), rng.uniform(0, 2 * np.pi))
@@ -168,13 +170,18 @@ def _moving_layer(cfg: PresetConfig, frames: int, aspect: float, rng: np.random.
             rng.uniform(0.05, 0.3) * np.arange(frames) + rng.uniform(0, 2 * np.pi)))
     if twin_of is not None and rng.random() < 0.7:
         layer.colours = twin_of.colours.copy()
-    lo, hi = _boxes(aspect, float(layer.extent().max()), roam, rng.uniform(0.01, 0.12))
+    # A roaming object's box reaches just past the frame: it leaves, then turns back.
+    ext = float(np.median(layer.extent()) if roam else layer.extent().max())
+    lo, hi = _boxes(aspect, ext, roam, rng.uniform(0.0, 0.08))
     path = motion.displacement(kind, frames, speed, heading, rng)
     # Anchor the path: in view at a random frame (roaming objects enter or leave
     # around it) or, for a twin, at the twin's position when crossing it.
-    t_anchor = int(rng.integers(frames)) if roam else 0
+    t_anchor = int(rng.uniform(0.1, 0.6) * frames) if roam else 0
     view_lo, view_hi = np.maximum(lo, 0.0), np.minimum(hi, [aspect, 1.0])
     target = view_lo + rng.uniform(0, 1, 2) * np.maximum(view_hi - view_lo, 0.0)
+    edge = int(rng.integers(4))
+    if roam:  # on a frame edge: the object is leaving or entering there
+        target[edge % 2] = (0.0, (aspect, 1.0)[edge % 2])[edge // 2]
     t_cross = _crossing_frame(twin_of, aspect, rng)
     if twin_of is not None:
         t_anchor, target = t_cross, np.clip(twin_of.pos[t_cross], lo, hi)

@@ -22,7 +22,13 @@ import numpy as np
 from vistool import __version__
 from vistool.data.synth.presets import get_preset
 from vistool.data.synth.shapes import CATEGORIES
-from vistool.data.synth.video import NO_OCCLUSION_MAX, SLIGHT_OCCLUSION_MAX, SynthVideo, render_video
+from vistool.data.synth.video import (
+    NO_OCCLUSION_MAX,
+    OCCLUSION_NAMES,
+    SLIGHT_OCCLUSION_MAX,
+    SynthVideo,
+    render_video,
+)
 from vistool.io import rle
 from vistool.io.atomic import atomic_path, write_json
 
@@ -119,7 +125,7 @@ def _annotate(video: SynthVideo, sink: Callable[[int, np.ndarray], None]) -> lis
         sink(frame.index, frame.image)
         for obj in frame.objects:
             track = tracks[obj.track_id]
-            track["occlusion"][frame.index] = obj.occlusion
+            track["occlusion"][frame.index] = OCCLUSION_NAMES[obj.occlusion]
             if obj.visible_mask is None:
                 continue
             code = rle.encode(obj.visible_mask)
@@ -175,8 +181,9 @@ def dataset_json(spec: SplitSpec, parts: list[dict[str, Any]]) -> dict[str, Any]
         "description": "vistool synthetic video instance segmentation benchmark",
         "version": __version__, "split": spec.split, "preset": get_preset(spec.preset).name, "seed": spec.seed,
         "size": list(spec.size),
-        "occlusion": f"per frame: 0 no (occluded fraction <= {NO_OCCLUSION_MAX}), 1 slight "
-                     f"(<= {SLIGHT_OCCLUSION_MAX}), 2 severe; null outside the frame",
+        "occlusion": f"per frame, from the occluded fraction of the in-frame shape: no_occlusion "
+                     f"(<= {NO_OCCLUSION_MAX}), slight_occlusion (<= {SLIGHT_OCCLUSION_MAX}), "
+                     "severe_occlusion (above, or fully hidden); null outside the frame",
     }
     categories = [{"id": i + 1, "name": name, "supercategory": "shape"} for i, name in enumerate(CATEGORIES)]
     return {"info": info, "licenses": [], "videos": videos, "categories": categories, "annotations": annotations}
