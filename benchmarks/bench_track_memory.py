@@ -26,8 +26,8 @@ def make_video(path: Path, frames: int, fps: int = 30) -> None:
     """Two white boxes moving across a black 640x360 frame, H.264."""
     import imageio_ffmpeg
 
-    boxes = ("drawbox=x='mod(n*3,560)':y=80:w=60:h=50:color=white:t=fill,"
-             "drawbox=x='520-mod(n*2,480)':y=220:w=40:h=70:color=white:t=fill")
+    boxes = ("drawbox=x='mod(t*90,560)':y=80:w=60:h=50:color=white:t=fill,"
+             "drawbox=x='520-mod(t*60,480)':y=220:w=40:h=70:color=white:t=fill")
     cmd = [imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-loglevel", "error", "-f", "lavfi",
            "-i", f"color=black:s=640x360:r={fps}", "-vf", boxes, "-frames:v", str(frames),
            "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", str(path)]

@@ -51,6 +51,19 @@ def mean_in(frame: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return frame[inner].mean(axis=0)
 
 
+def drawn_id(colour: np.ndarray) -> int:
+    """Which track colour (ids 1..20, blended over GREY) a decoded mean colour is nearest to; 0 for GREY.
+
+    H.264 yuv420p at 64x48 shifts saturated colours by up to ~25 levels, so the
+    test asks which colour it is nearest to rather than for exact values.
+    """
+    weight = round(0.45 * 256)
+    candidates = {0: np.full(3, GREY, float)}
+    for key in range(1, 21):
+        candidates[key] = (GREY * (256 - weight) + np.asarray(color_for_id(key), float) * weight) / 256
+    return min(candidates, key=lambda k: float(np.linalg.norm(candidates[k] - colour)))
+
+
 def test_render_draws_the_chosen_video(run_cli, clip: Path, results: Path, tmp_path: Path) -> None:
     out = tmp_path / "overlay.mp4"
     res = run_cli("render", results, "--video", clip, "--video-id", 1, "-o", out)
@@ -59,17 +72,13 @@ def test_render_draws_the_chosen_video(run_cli, clip: Path, results: Path, tmp_p
     info = probe(str(out))
     assert (info.width, info.height, info.num_frames) == (W, H, N) and info.fps == pytest.approx(8.0)
     frames = [f for _, f in open_video(str(out))]
-    first_colour, second_colour = color_for_id(1), color_for_id(2)
-    weight = round(0.45 * 256)
     for t, frame in enumerate(frames):
-        expected = (GREY * (256 - weight) + np.asarray(first_colour) * weight) / 256
-        np.testing.assert_allclose(mean_in(frame, square(t, 4)), expected, atol=12)
+        assert drawn_id(mean_in(frame, square(t, 4))) == 1
         lower = mean_in(frame, square(t, 28))
         if t < 2:  # second track absent in the first two frames
             np.testing.assert_allclose(lower, GREY, atol=4)
         else:
-            expected = (GREY * (256 - weight) + np.asarray(second_colour) * weight) / 256
-            np.testing.assert_allclose(lower, expected, atol=12)
+            assert drawn_id(lower) == 2
         assert abs(float(frame[H - 3:, W - 6:].mean()) - GREY) < 4  # corner untouched
 
 
@@ -120,10 +129,7 @@ def test_render_vistool_result_file_uses_recorded_source(run_cli, clip: Path, tm
     info = probe(str(out))
     assert info.num_frames == 3 and info.fps == pytest.approx(4.0)
     frames = [f for _, f in open_video(str(out))]
-    weight = round(0.45 * 256)
-    expected = (GREY * (256 - weight) + np.asarray(color_for_id(4)) * weight) / 256
-    for k, frame in enumerate(frames):
-        np.testing.assert_allclose(mean_in(frame, square(2 * k, 10)), expected, atol=12)
+    assert [drawn_id(mean_in(frame, square(2 * k, 10))) for k, frame in enumerate(frames)] == [4, 4, 4]
 
 
 def test_render_rejects_masks_of_another_size(run_cli, tmp_path: Path, results: Path) -> None:

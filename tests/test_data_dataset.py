@@ -127,7 +127,7 @@ def test_short_video_repeats_frames_in_order(split: Path) -> None:
     assert sample_frame_indices(2, 4) == [0, 0, 1, 1]
     assert sample_frame_indices(3, 7) == [0, 0, 0, 1, 1, 2, 2]
     ds = YtvisClipDataset(split / "instances.json", clip_len=4)
-    clip = ds[ds._ends[0]]  # first index of the 2-frame video
+    clip = ds[next(i for i in range(len(ds)) if ds.locate(i).video_id == 2)]  # the 2-frame video
     assert clip.video_id == 2 and clip.frame_indices == [0, 0, 1, 1]
     assert clip.boxes[0, :, 0].tolist() == [1, 1, 2, 2]
     assert clip.present.all()
@@ -196,14 +196,16 @@ def test_sources_resolve_and_errors_name_the_path(split: Path, tmp_path: Path) -
         build_clip_loader("synth:standard", 2, 0, (32, 24))
 
 
-def test_bad_json_is_a_format_error(tmp_path: Path) -> None:
+def test_bad_json_is_a_format_error_naming_the_file(tmp_path: Path) -> None:
+    (tmp_path / "JPEGImages").mkdir()
     bad = tmp_path / "instances.json"
-    bad.write_text(json.dumps({"videos": [], "categories": [{"id": 1, "name": "a"}],
-                               "annotations": [{"id": 1, "video_id": 1, "category_id": 2, "segmentations": []}]}))
-    with pytest.raises(FormatError, match=r"annotations\[0\]\.category_id"):
-        read_dataset(bad)
+    video = {"id": 1, "width": W, "height": H, "length": 1, "file_names": ["a/0.jpg"]}
+    bad.write_text(json.dumps({"videos": [video], "categories": [{"id": 1, "name": "a"}],
+                               "annotations": [{"id": 1, "video_id": 1, "category_id": 2, "segmentations": [None]}]}))
+    with pytest.raises(FormatError, match=r"instances\.json: \$\.annotations\[0\]\.category_id"):
+        build_clip_loader(str(tmp_path), 2, 1, (32, 24))
     bad.write_text("{")
-    with pytest.raises(FormatError, match="not valid JSON"):
+    with pytest.raises(FormatError, match="instances.json"):
         read_dataset(bad)
 
 

@@ -75,11 +75,27 @@ def test_build_clip_loader_synth_augments_and_pads(monkeypatch) -> None:
     assert torch.equal(raw.images[0], fake_sample_clip("crowded", 2, 0, 3, (40, 32)).images)
 
 
-def test_synth_categories_come_from_the_generator(monkeypatch) -> None:
-    import sys
-    import types
+def test_real_synthetic_clips_through_the_loader() -> None:
+    from vistool.data.synth import CATEGORIES, sample_clip
 
-    fake = types.ModuleType("vistool.data.synth")
-    fake.CATEGORIES = ("disc", "square")
-    monkeypatch.setitem(sys.modules, "vistool.data.synth", fake)
-    assert dataset_categories("synth:long") == ["disc", "square"]
+    assert dataset_categories("synth:long") == list(CATEGORIES)
+    plain = build_clip_loader("synth:standard", clip_len=3, batch_size=2, size=(64, 48), seed=5, augment=False)
+    first = next(iter(plain)).samples[0]
+    direct = sample_clip("standard", 5, 0, 3, (64, 48))
+    assert torch.equal(first.images, direct.images) and torch.equal(first.masks, direct.masks)
+
+    def run() -> list[ClipSample]:
+        loader = build_clip_loader("synth:crowded", clip_len=3, batch_size=2, size=(64, 48), seed=1, gap=2,
+                                   workers=2)
+        it = iter(loader)
+        return [s for _ in range(2) for s in next(it).samples]
+
+    clips = run()
+    assert sorted(c.video_id for c in clips) == [0, 1, 2, 3]
+    for c in clips:
+        assert c.images.shape[:2] == (3, 3) and c.images.shape[-2] <= 48 and c.images.shape[-1] <= 64
+        assert len(set(c.instance_ids.tolist())) == len(c.instance_ids)
+        assert all(0 <= label < len(CATEGORIES) for label in c.labels.tolist())
+        assert torch.equal(c.boxes, boxes_from_masks(c.masks)[0])
+        assert torch.equal(c.present, c.masks.flatten(2).any(-1))
+    assert all(torch.equal(a.images, b.images) for a, b in zip(clips, run()))

@@ -11,11 +11,13 @@ Conventions (everywhere in the package):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
-import torch
-from torch import Tensor
+
+if TYPE_CHECKING:  # torch is imported lazily so that video-only commands start fast
+    import torch
+    from torch import Tensor
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,8 @@ class Clip:
     is_last: bool = False
 
     def __post_init__(self) -> None:
+        import torch
+
         if self.images.ndim != 4 or self.images.shape[-1] != 3:
             raise ValueError(f"Clip.images must be (T, H, W, 3), got {tuple(self.images.shape)}")
         if self.images.dtype != torch.uint8:
@@ -89,6 +93,8 @@ class FrameInstances:
     class_probs: Tensor | None = None
 
     def __post_init__(self) -> None:
+        import torch
+
         n = self.scores.shape[0]
         h, w = self.image_size
         if self.boxes.shape != (n, 4):
@@ -108,6 +114,8 @@ class FrameInstances:
     @classmethod
     def empty(cls, frame_index: int, image_size: tuple[int, int]) -> "FrameInstances":
         """No instances in this frame."""
+        import torch
+
         h, w = image_size
         return cls(
             frame_index=frame_index,
@@ -224,6 +232,8 @@ class ClipSample:
     present: Tensor
 
     def __post_init__(self) -> None:
+        import torch
+
         t, c, h, w = self.images.shape
         k = self.instance_ids.shape[0]
         if c != 3 or self.images.dtype != torch.uint8:
@@ -270,6 +280,6 @@ class ClipBatch:
 
 def as_numpy_mask(mask: Tensor | np.ndarray) -> np.ndarray:
     """(H, W) bool mask as a C-contiguous numpy array."""
-    if isinstance(mask, Tensor):
+    if hasattr(mask, "detach"):
         mask = mask.detach().cpu().numpy()
     return np.ascontiguousarray(mask, dtype=bool)

@@ -73,8 +73,8 @@ def _category_table(result):
     from rich.table import Table
 
     table = Table(title="Per category")
-    for name in ("id", "category", "GT", "results", *PER_CATEGORY_KEYS):
-        table.add_column(name, justify="left" if name == "category" else "right")
+    for name in ("id", "category", "GT", "pred", *PER_CATEGORY_KEYS):
+        table.add_column(name, justify="left" if name == "category" else "right", no_wrap=name != "category")
     for cat in result.per_category:
         table.add_row(str(cat.category_id), cat.name, str(cat.num_gt), str(cat.num_results),
                       *(_fmt(cat.stats[key]) for key in PER_CATEGORY_KEYS))

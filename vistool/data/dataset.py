@@ -24,7 +24,6 @@ frames ``JPEGImages/<file_names[i]>``. :class:`YtvisClipDataset` turns it into
 from __future__ import annotations
 
 import bisect
-import json
 import logging
 import math
 from dataclasses import dataclass
@@ -39,6 +38,7 @@ from torch.utils.data import Dataset
 from vistool.data.transforms import ClipTransform, boxes_from_masks
 from vistool.errors import FormatError, InputError
 from vistool.io import rle
+from vistool.io.ytvis import load_dataset
 from vistool.structures import ClipSample
 
 log = logging.getLogger(__name__)
@@ -91,39 +91,22 @@ class DatasetRecord:
     videos: list[VideoRecord]
 
 
-def _field(obj: Any, key: str, path: str, where: str) -> Any:
-    if not isinstance(obj, dict) or key not in obj:
-        raise FormatError(path, where, f"missing key '{key}'")
-    return obj[key]
-
-
 def read_dataset(json_path: str | Path) -> DatasetRecord:
-    """Read the parts of a YouTube-VIS dataset JSON that training uses."""
-    path = str(json_path)
-    try:
-        raw = json.loads(Path(json_path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(f"{path}: dataset JSON not found") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise FormatError(path, "$", f"not valid JSON ({exc})") from None
-    cats = sorted(_field(raw, "categories", path, "$"), key=lambda c: _field(c, "id", path, "$.categories[]"))
-    label_of = {c["id"]: i for i, c in enumerate(cats)}
+    """Read a YouTube-VIS dataset JSON (validated by :func:`vistool.io.ytvis.load_dataset`).
+
+    Labels are positions among the category ids sorted ascending.
+    """
+    data = load_dataset(json_path)
+    categories = sorted(data.categories, key=lambda c: c.id)
+    label_of = {c.id: i for i, c in enumerate(categories)}
     tracks: dict[int, list[TrackRecord]] = {}
-    for i, ann in enumerate(_field(raw, "annotations", path, "$") if "annotations" in raw else []):
-        where = f"$.annotations[{i}]"
-        cat = _field(ann, "category_id", path, where)
-        if cat not in label_of:
-            raise FormatError(path, f"{where}.category_id", f"unknown category id {cat}")
-        segs = _field(ann, "segmentations", path, where)
-        track = TrackRecord(instance_id=int(ann.get("id", i + 1)), label=label_of[cat], segmentations=list(segs))
-        tracks.setdefault(_field(ann, "video_id", path, where), []).append(track)
-    videos = [
-        VideoRecord(video_id=int(_field(v, "id", path, f"$.videos[{i}]")),
-                    file_names=list(_field(v, "file_names", path, f"$.videos[{i}]")),
-                    tracks=tracks.get(v["id"], []))
-        for i, v in enumerate(_field(raw, "videos", path, "$"))
-    ]
-    return DatasetRecord(categories=[str(_field(c, "name", path, "$.categories[]")) for c in cats], videos=videos)
+    for ann in data.annotations:
+        track = TrackRecord(instance_id=ann.id, label=label_of[ann.category_id],
+                            segmentations=list(ann.segmentations))
+        tracks.setdefault(ann.video_id, []).append(track)
+    videos = [VideoRecord(video_id=v.id, file_names=list(v.file_names), tracks=tracks.get(v.id, []))
+              for v in data.videos]
+    return DatasetRecord(categories=[c.name for c in categories], videos=videos)
 
 
 def mix_seed(*values: int) -> int:

@@ -234,6 +234,7 @@ def build_clip_loader(data: str, clip_len: int, batch_size: int, size: tuple[int
     if data.startswith(SYNTH_PREFIX):
         stream = SynthClipStream(_synth_preset(data), clip_len, size, seed=seed, gap=gap,
                                  transform=transform if augment else None)
+        log.info("synthetic clips: preset %s, endless, %d worker(s)", stream.preset, workers)
         return DataLoader(stream, **common)
     json_path, image_root = resolve_dataset(data, split)
     dataset = YtvisClipDataset(json_path, image_root, clip_len=clip_len, gap=gap, seed=seed, transform=transform)

@@ -63,6 +63,12 @@ def decode(rle: Rle) -> np.ndarray:
     return _coco_mask.decode(_as_coco(rle)).astype(bool)
 
 
+def _area_of_many(coco_rles: list) -> np.ndarray:
+    """(N,) areas of COCO RLEs; pycocotools 2.0.11's area() fails on lists longer than 255."""
+    chunks = [_coco_mask.area(coco_rles[i:i + 255]) for i in range(0, len(coco_rles), 255)]
+    return np.concatenate(chunks).astype(np.float64) if chunks else np.zeros((0,), dtype=np.float64)
+
+
 def area(rle: Rle) -> int:
     """Number of foreground pixels of an RLE."""
     return int(_coco_mask.area(_as_coco(rle)))
@@ -72,7 +78,7 @@ def areas(rles: Sequence[Rle]) -> np.ndarray:
     """(N,) pixel counts of N RLEs."""
     if not rles:
         return np.zeros((0,), dtype=np.float64)
-    return np.asarray(_coco_mask.area([_as_coco(r) for r in rles]), dtype=np.float64)
+    return _area_of_many([_as_coco(r) for r in rles])
 
 
 def to_bbox(rle: Rle) -> list[float]:
@@ -91,8 +97,8 @@ def intersection_and_union(a: Sequence[Rle], b: Sequence[Rle]) -> tuple[np.ndarr
         return inter, inter.copy()
     ca = [_as_coco(r) for r in a]
     cb = [_as_coco(r) for r in b]
-    area_a = np.asarray(_coco_mask.area(ca), dtype=np.float64)
-    area_b = np.asarray(_coco_mask.area(cb), dtype=np.float64)
+    area_a = _area_of_many(ca)
+    area_b = _area_of_many(cb)
     # iou with iscrowd=1 gives |a∩b| / |a| for every pair; multiply back by |a|.
     crowd_iou = np.asarray(_coco_mask.iou(ca, cb, [1] * nb), dtype=np.float64).reshape(na, nb)
     inter = crowd_iou * area_a[:, None]

@@ -15,8 +15,8 @@ Example::
 
 from __future__ import annotations
 
-import logging
 import os
+from collections import OrderedDict
 from types import TracebackType
 from typing import Iterator
 
@@ -51,9 +51,6 @@ __all__ = [
     "is_video_file", "list_frame_files", "natural_key", "open_video", "probe", "write_video",
 ]
 
-log = logging.getLogger(__name__)
-
-
 def _frame_files(source: str, kind: SourceKind) -> list[str]:
     path = strip_file_url(source)
     if kind is SourceKind.FOLDER:
@@ -63,6 +60,27 @@ def _frame_files(source: str, kind: SourceKind) -> list[str]:
     return [path]
 
 
+_PROBE_CACHE: OrderedDict[tuple, VideoInfo] = OrderedDict()
+_PROBE_CACHE_SIZE = 64
+
+
+def _probe_file_cached(path: str, name: str) -> VideoInfo:
+    """probe_file, remembered per (path, size, mtime): probe() then open_video() probes once."""
+    try:
+        stat = os.stat(path)
+        key = (os.path.abspath(path), name, stat.st_size, stat.st_mtime_ns)
+    except OSError:
+        return probe_file(path, name)  # raises the one-line error
+    if key in _PROBE_CACHE:
+        _PROBE_CACHE.move_to_end(key)
+        return _PROBE_CACHE[key]
+    info = probe_file(path, name)
+    _PROBE_CACHE[key] = info
+    if len(_PROBE_CACHE) > _PROBE_CACHE_SIZE:
+        _PROBE_CACHE.popitem(last=False)
+    return info
+
+
 def _probe(source: str) -> tuple[VideoInfo, SourceKind, list[str] | None]:
     source = str(source)
     kind = source_kind(source)
@@ -70,7 +88,7 @@ def _probe(source: str) -> tuple[VideoInfo, SourceKind, list[str] | None]:
     if kind is SourceKind.CAPTURE:
         return probe_capture(source, name), kind, None
     if kind is SourceKind.FILE:
-        return probe_file(strip_file_url(source), name), kind, None
+        return _probe_file_cached(strip_file_url(source), name), kind, None
     files = _frame_files(source, kind)
     if kind is SourceKind.FOLDER and not files:
         videos = [f for f in os.listdir(strip_file_url(source)) if is_video_file(f)]

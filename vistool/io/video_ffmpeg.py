@@ -63,11 +63,22 @@ def _drain(stream: IO[bytes], sink: deque) -> None:
             sink.append(raw.decode("utf-8", "replace").rstrip())
 
 
+@lru_cache(maxsize=1)
+def _passthrough() -> list[str]:
+    """Keep every decoded frame: ``-fps_mode passthrough`` (ffmpeg >= 5.1), else ``-vsync passthrough``."""
+    import imageio_ffmpeg
+
+    match = re.match(r"n?(\d+)\.(\d+)", imageio_ffmpeg.get_ffmpeg_version())
+    if match and (int(match.group(1)), int(match.group(2))) < (5, 1):
+        return ["-vsync", "passthrough"]
+    return ["-fps_mode", "passthrough"]  # also for git builds ("N-...")
+
+
 def _base_cmd(path: str, strict: bool) -> list[str]:
     """ffmpeg arguments up to the output options; ``strict`` stops at the first error."""
     return [ffmpeg_exe(), "-hide_banner", "-nostdin", "-nostats", "-loglevel", "level+error",
             *(["-xerror"] if strict else []),
-            "-i", path, "-map", "0:v:0", "-an", "-sn", "-dn", "-fps_mode", "passthrough"]
+            "-i", path, "-map", "0:v:0", "-an", "-sn", "-dn", *_passthrough()]
 
 
 def check_decodable(path: str) -> None:

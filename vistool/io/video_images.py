@@ -40,8 +40,8 @@ def probe_images(files: Sequence[str], source: str, name: str) -> VideoInfo:
         VideoReadError: the first image cannot be read.
     """
     if not files:
-        kind = "folder" if os.path.isdir(source) else "pattern"
-        raise InputError(f"{source}: {kind} contains no images (jpg, jpeg, png, bmp, webp, tif)")
+        what = "folder contains" if os.path.isdir(source) else "pattern matches"
+        raise InputError(f"{source}: {what} no images (jpg, jpeg, png, bmp, webp, tif)")
     first = read_image_rgb(files[0])
     if first is None:
         raise VideoReadError(files[0], "cannot read this image (corrupt or not an image)")

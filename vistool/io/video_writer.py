@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
-import tempfile
+import secrets
 from functools import lru_cache
 from pathlib import Path
 from types import TracebackType
@@ -37,8 +37,7 @@ def h264_encoder() -> str:
 
     exe = imageio_ffmpeg.get_ffmpeg_exe()
     listing = subprocess.run([exe, "-hide_banner", "-encoders"], capture_output=True, text=True, timeout=60).stdout
-    names = [line.split()[1] for line in listing.splitlines() if len(line.split()) > 2 and "(codec h264)" in line]
-    names += [line.split()[1] for line in listing.splitlines() if " libx264 " in f" {line} "]
+    names = {line.split()[1] for line in listing.splitlines() if len(line.split()) > 2}
     for preferred in ("libx264", "libopenh264"):
         if preferred in names:
             if preferred != "libx264":
@@ -104,10 +103,9 @@ class VideoWriter:
 
         encoder = h264_encoder()
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=self.path.suffix or ".mp4",
-                                   dir=self.path.parent)
-        os.close(fd)
-        self._tmp = Path(tmp)
+        # ffmpeg creates the temporary file itself, so it gets the usual permissions (umask)
+        token = secrets.token_hex(4)
+        self._tmp = self.path.parent / f".{self.path.name}.{os.getpid()}.{token}{self.path.suffix or '.mp4'}"
         self._gen = imageio_ffmpeg.write_frames(
             str(self._tmp), self.size, fps=self.fps, codec=encoder, pix_fmt_in="rgb24", pix_fmt_out="yuv420p",
             quality=None if encoder == "libx264" else 8, macro_block_size=1, ffmpeg_log_level="error",

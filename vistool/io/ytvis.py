@@ -219,6 +219,9 @@ def parse_dataset(data: Any, source: str = "<dataset>") -> YtvisDataset:
     annotations = [_parse_annotation(check, raw, f"$.annotations[{i}]", by_video, cat_ids, seen)
                    for i, raw in enumerate(raw_annotations)]
     _check_occlusion_everywhere(check, annotations)
+    if any(a.id == 0 for a in annotations):
+        log.warning("%s: an annotation has id 0; the official evaluator (and vistool, to give the same numbers) "
+                    "counts a match to it as a miss: number annotation ids from 1", source)
     info = data.get("info") if isinstance(data.get("info"), dict) else {}
     licenses = data.get("licenses") if isinstance(data.get("licenses"), list) else []
     return YtvisDataset(videos=videos, categories=categories, annotations=annotations, info=info,

@@ -54,7 +54,8 @@ class Renderer:
     def _sprite(self, layer: Layer) -> np.ndarray:
         radius_px = max(layer.radius * self.height, 1.0)
         size = 2 * math.ceil(radius_px * 1.05) + 3
-        return pattern(layer.texture, size, radius_px, np.random.Generator(np.random.PCG64(layer.texture_seed)))
+        return pattern(layer.texture, (size, size), radius_px,
+                       np.random.Generator(np.random.PCG64(layer.texture_seed)))
 
     def _linear(self, layer: Layer, t: int) -> np.ndarray:
         """(2, 2) map from object units to pixels at frame t (scale, squash, rotation)."""

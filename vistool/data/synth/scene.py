@@ -170,24 +170,34 @@ def _moving_layer(cfg: PresetConfig, frames: int, aspect: float, rng: np.random.
             rng.uniform(0.05, 0.3) * np.arange(frames) + rng.uniform(0, 2 * np.pi)))
     if twin_of is not None and rng.random() < 0.7:
         layer.colours = twin_of.colours.copy()
-    # A roaming object's box reaches just past the frame: it leaves, then turns back.
+    layer.pos = _path(layer, kind, speed, heading, roam, twin_of, aspect, rng)
+    return layer
+
+
+def _path(layer: Layer, kind: str, speed: float, heading: float, roam: bool, twin_of: Layer | None,
+          aspect: float, rng: np.random.Generator) -> np.ndarray:
+    """(T, 2) centre of a moving layer, folded into its box.
+
+    The path is anchored: in view at frame 0; for a roaming object on a frame
+    edge at a random frame (it is entering or leaving there; its box reaches
+    just past the frame, so it turns back); for a twin at the position of the
+    instance it copies at a frame where that one is in view (paths cross).
+    """
+    frames = layer.pos.shape[0]
     ext = float(np.median(layer.extent()) if roam else layer.extent().max())
     lo, hi = _boxes(aspect, ext, roam, rng.uniform(0.0, 0.08))
     path = motion.displacement(kind, frames, speed, heading, rng)
-    # Anchor the path: in view at a random frame (roaming objects enter or leave
-    # around it) or, for a twin, at the twin's position when crossing it.
     t_anchor = int(rng.uniform(0.1, 0.6) * frames) if roam else 0
     view_lo, view_hi = np.maximum(lo, 0.0), np.minimum(hi, [aspect, 1.0])
     target = view_lo + rng.uniform(0, 1, 2) * np.maximum(view_hi - view_lo, 0.0)
     edge = int(rng.integers(4))
-    if roam:  # on a frame edge: the object is leaving or entering there
+    if roam:
         target[edge % 2] = (0.0, (aspect, 1.0)[edge % 2])[edge // 2]
     t_cross = _crossing_frame(twin_of, aspect, rng)
     if twin_of is not None:
         t_anchor, target = t_cross, np.clip(twin_of.pos[t_cross], lo, hi)
     start = target - path[t_anchor]
-    layer.pos = np.stack([motion.fold(start[i] + path[:, i], lo[i], hi[i]) for i in range(2)], axis=1)
-    return layer
+    return np.stack([motion.fold(start[i] + path[:, i], lo[i], hi[i]) for i in range(2)], axis=1)
 
 
 def _occluder(frames: int, aspect: float, cfg: PresetConfig, target: Layer | None,
@@ -204,7 +214,7 @@ def _occluder(frames: int, aspect: float, cfg: PresetConfig, target: Layer | Non
         x = float(target.pos[t_hide, 0])
         step = np.abs(np.diff(target.pos[:, 0], prepend=target.pos[0, 0]))[t_hide]
         need = float(target.extent()[t_hide]) + 1.5 * step + 0.01
-        half = need if need < 0.18 * aspect else half
+        half = need if need < 0.13 * aspect else half
     tall = 0.5 + 2 * cfg.camera_pan + 6 * cfg.camera_shake + 0.1
     contours = [np.array([[-half, -tall], [half, -tall], [half, tall], [-half, tall]]) / tall]
     tilt = rng.uniform(-0.1, 0.1)

@@ -9,6 +9,8 @@ distractors use shapes of no category.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 Contours = list[np.ndarray]
@@ -93,10 +95,9 @@ def _blob(rng: np.random.Generator) -> np.ndarray:
     return np.stack([r * np.cos(t), r * np.sin(t)], axis=1)
 
 
-def category_contours(label: int, rng: np.random.Generator) -> Contours:
-    """Unit contours of one instance of category ``label`` (blobs differ per instance)."""
-    name = CATEGORIES[label]
-    blob = _blob(rng)  # always drawn, so every category consumes the same randomness
+@functools.lru_cache(maxsize=None)
+def _fixed_shape(name: str) -> tuple[np.ndarray, ...]:
+    """Unit contours of a category whose shape does not vary between instances."""
     shapes: dict[str, Contours] = {
         "disc": [_circle(1.0)],
         "square": [densify(_regular(4, start=np.pi / 4))],
@@ -105,11 +106,19 @@ def category_contours(label: int, rng: np.random.Generator) -> Contours:
         "ring": [_circle(1.0), _circle(0.55, 48)],
         "cross": [densify(_cross())],
         "hexagon": [densify(_regular(6, start=0.0))],
-        "blob": [blob],
         "crescent": [_crescent()],
         "heart": [_heart()],
     }
-    return _normalize(shapes[name])
+    return tuple(_normalize(shapes[name]))
+
+
+def category_contours(label: int, rng: np.random.Generator) -> Contours:
+    """Unit contours of one instance of category ``label`` (blobs differ per instance)."""
+    name = CATEGORIES[label]
+    blob = _blob(rng)  # always drawn, so every category consumes the same randomness
+    if name == "blob":
+        return _normalize([blob])
+    return [c.copy() for c in _fixed_shape(name)]
 
 
 def distractor_contours(rng: np.random.Generator) -> Contours:

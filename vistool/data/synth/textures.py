@@ -37,20 +37,20 @@ def _frac(x: np.ndarray) -> np.ndarray:
     return x - np.floor(x)
 
 
-def pattern(name: str, size: int, radius_px: float, rng: np.random.Generator) -> np.ndarray:
-    """A (size, size) uint8 pattern centred in the square; lengths scale with ``radius_px``.
+def pattern(name: str, shape: tuple[int, int], radius_px: float, rng: np.random.Generator) -> np.ndarray:
+    """An (h, w) uint8 pattern centred in the array; lengths scale with ``radius_px``.
 
     Args:
         name: texture family (one of ``DISTRACTOR_PATTERNS``).
-        size: side of the square in pixels.
+        shape: (h, w) in pixels.
         radius_px: pixels per object unit (the object's radius at scale 1).
         rng: randomness for the family's period, angle and phase.
     """
     period, angle, phase = rng.uniform(0.22, 0.42), rng.uniform(0, np.pi), rng.uniform(0, 1)
     sub = child(rng)
-    c = (size - 1) / 2.0
-    y, x = np.mgrid[0:size, 0:size].astype(np.float32)
-    x, y = (x - c) / radius_px, (y - c) / radius_px
+    h, w = shape
+    y, x = np.mgrid[0:h, 0:w].astype(np.float32)
+    x, y = (x - (w - 1) / 2.0) / radius_px, (y - (h - 1) / 2.0) / radius_px
     xr = x * np.cos(angle) + y * np.sin(angle)
     yr = -x * np.sin(angle) + y * np.cos(angle)
     r = np.sqrt(x * x + y * y)
@@ -71,7 +71,7 @@ def pattern(name: str, size: int, radius_px: float, rng: np.random.Generator) ->
         v = 0.5 + 0.5 * np.sin(2 * np.pi * (xr + 0.15 * np.sin(2 * np.pi * yr / period)) / period)
     elif name == "spots":
         grid = sub.uniform(0, 1, (5, 5)).astype(np.float32)
-        field = cv2.resize(grid, (size, size), interpolation=cv2.INTER_CUBIC)
+        field = cv2.resize(grid, (w, h), interpolation=cv2.INTER_CUBIC)
         v = field > np.median(field)
     elif name == "gradient":
         v = np.clip((xr + 1.0) / 2.0, 0.0, 1.0)
@@ -106,7 +106,9 @@ def background(height: int, width: int, unit_px: float, rng: np.random.Generator
     grey = sub.uniform(60, 170, (gh, gw, 1))
     field = (muted * PALETTE[idx] + (1 - muted) * grey).astype(np.float32)
     canvas = cv2.resize(field, (width, height), interpolation=cv2.INTER_CUBIC)
-    pat = pattern(kind, max(height, width), unit_px * 0.6, sub)[:height, :width]
+    # The low-contrast pattern is drawn at half resolution: it is soft anyway.
+    half = pattern(kind, ((height + 1) // 2, (width + 1) // 2), unit_px * 0.3, sub)
+    pat = cv2.resize(half, (width, height), interpolation=cv2.INTER_LINEAR)
     canvas += (pat.astype(np.float32)[..., None] - 127.5) * sub.uniform(0.03, 0.09)
     clutter = canvas.copy()
     for _ in range(int(sub.integers(2, 7))):

@@ -13,7 +13,6 @@ The evaluator maps them to 0 / 0.25 / 0.75.
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from typing import Iterator
 
@@ -22,8 +21,6 @@ import numpy as np
 from vistool.data.synth.presets import get_preset
 from vistool.data.synth.render import RenderedFrame, Renderer
 from vistool.data.synth.scene import VideoPlan, build_plan
-
-log = logging.getLogger(__name__)
 
 NO_OCCLUSION_MAX = 0.01
 SLIGHT_OCCLUSION_MAX = 0.5
@@ -34,7 +31,7 @@ def occlusion_label(visible_area: float, full_area: float) -> int:
     """OVIS-style label 0 / 1 / 2 from visible and full (unoccluded, in-frame) area."""
     if full_area <= 0:
         raise ValueError("full_area must be > 0: an object outside the frame has no occlusion label")
-    occluded = 1.0 - visible_area / full_area
+    occluded = (full_area - visible_area) / full_area
     if occluded <= NO_OCCLUSION_MAX:
         return 0
     return 1 if occluded <= SLIGHT_OCCLUSION_MAX else 2

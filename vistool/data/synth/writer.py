@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -30,12 +31,12 @@ from vistool.data.synth.video import (
     render_video,
 )
 from vistool.io import rle
-from vistool.io.atomic import atomic_path, write_json
+from vistool.io.atomic import write_json
 
 log = logging.getLogger(__name__)
 
 FORMATS = ("frames", "mp4", "both")
-MP4_OPTIONS = ["-crf", "20", "-preset", "medium", "-threads", "1",
+MP4_OPTIONS = ["-crf", "20", "-preset", "medium", "-threads", "1", "-movflags", "+faststart",
                "-fflags", "+bitexact", "-flags:v", "+bitexact", "-map_metadata", "-1"]
 
 
@@ -84,26 +85,33 @@ def jpeg_roundtrip(image: np.ndarray, quality: int) -> np.ndarray:
 
 
 class _Mp4:
-    """H.264 yuv420p writer with bit-exact, single-threaded settings (reproducible bytes)."""
+    """H.264 yuv420p mp4 with single-threaded, bit-exact settings, so its bytes are reproducible.
+
+    (:class:`vistool.io.video_writer.VideoWriter` lets x264 pick its thread
+    count from the machine, which changes the bytes.) Written to a hidden file
+    beside the target and renamed when complete.
+    """
 
     def __init__(self, path: Path, fps: float, size: tuple[int, int]):
         import imageio_ffmpeg
 
         path.parent.mkdir(parents=True, exist_ok=True)
         self._path = path
-        self._ctx = atomic_path(path, suffix=".mp4")
-        tmp = self._ctx.__enter__()
+        self._tmp = path.with_name(f".{path.stem}.{os.getpid()}.part.mp4")
         self._gen = imageio_ffmpeg.write_frames(
-            str(tmp), size, fps=fps, codec="libx264", pix_fmt_out="yuv420p", quality=None,
+            str(self._tmp), size, fps=fps, codec="libx264", pix_fmt_out="yuv420p", quality=None,
             macro_block_size=2, ffmpeg_log_level="error", output_params=MP4_OPTIONS)
         self._gen.send(None)
 
     def write(self, frame: np.ndarray) -> None:
         self._gen.send(np.ascontiguousarray(frame))
 
-    def close(self) -> None:
+    def close(self, ok: bool = True) -> None:
         self._gen.close()
-        self._ctx.__exit__(None, None, None)
+        if ok:
+            os.replace(self._tmp, self._path)
+        else:
+            self._tmp.unlink(missing_ok=True)
 
 
 def video_name(spec: SplitSpec, index: int) -> str:
@@ -154,9 +162,12 @@ def write_video(spec: SplitSpec, index: int) -> dict[str, Any]:
 
     try:
         annotations = _annotate(video, sink)
-    finally:
+    except BaseException:
         if mp4 is not None:
-            mp4.close()
+            mp4.close(ok=False)
+        raise
+    if mp4 is not None:
+        mp4.close()
     entry = {"width": video.width, "height": video.height, "length": video.num_frames,
              "file_names": [f"{name}/{t:05d}.jpg" for t in range(video.num_frames)]}
     return {"video": entry, "annotations": annotations, "frames": video.num_frames}

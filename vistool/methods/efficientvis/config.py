@@ -40,6 +40,7 @@ class Config:
         ffn_dim: hidden size of the query feed-forward network.
         dynamic_dim: hidden size of the two dynamic 1x1 layers of the TDC.
         roi_size: RoI size H_r = W_r of the TDC; masks are predicted at 2 * roi_size.
+        roi_sampling: RoIAlign sampling points per bin side (1 is much faster on CPU).
         fc_pool: the tracklet feature is pooled to fc_pool x fc_pool before the FC heads.
         temporal_window: frames on each side used by the TDC (paper: 1, i.e. t-1, t, t+1).
         mask_convs, mask_dim: 3x3 convs and channels of the mask head.
@@ -62,6 +63,7 @@ class Config:
     ffn_dim: int = 2048
     dynamic_dim: int = 64
     roi_size: int = 14
+    roi_sampling: int = 2
     fc_pool: int = 7
     temporal_window: int = 1
     mask_convs: int = 4

@@ -53,7 +53,7 @@ class Model(VisModel):
         levels = [n for n in self.backbone.channels if n in ROI_LEVELS]
         if not levels:
             raise ValueError(f"EfficientVIS pools RoIs from {ROI_LEVELS}; the FPN gives {list(self.backbone.channels)}")
-        pooler = MultiLevelRoIAlign(levels, cfg.roi_size, sampling_ratio=2)
+        pooler = MultiLevelRoIAlign(levels, cfg.roi_size, sampling_ratio=cfg.roi_sampling)
         self.init_queries = nn.Embedding(cfg.num_queries, dim)  # q*, one embedding per slot
         self.init_boxes = nn.Parameter(torch.tensor([[0.5, 0.5, 1.0, 1.0]]).repeat(cfg.num_queries, 1))
         self.stages = nn.ModuleList(EfficientVisStage(dim, len(categories), cfg, pooler)

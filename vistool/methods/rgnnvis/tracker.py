@@ -18,6 +18,8 @@ Choices where the paper is silent:
   detection (matched or initialising), elsewhere its reweighted score is -1e4.
 - ``kappa``, ``nu`` and ``sigma~^2`` are predicted from the post-LSTM embedding;
   the empty track has its own predictor.
+- The match logistic model starts with bias -2 (probability ~0.12), since
+  most (track, detection) pairs do not match; the other heads start at zero.
 """
 
 from __future__ import annotations
@@ -162,6 +164,7 @@ class RecurrentTracker(nn.Module):
         self.lstm = TrackLSTM(d)
         self.empty_init = nn.Parameter(torch.zeros(d))
         self.match_head = nn.Linear(d, 1)
+        nn.init.constant_(self.match_head.bias, -2.0)  # prior ~0.12: most (track, detection) pairs do not match
         self.init_head = nn.Linear(d, 1)
         self.score_head = nn.Linear(d, num_classes + 1)
         self.app_update = AppearanceUpdate(d)

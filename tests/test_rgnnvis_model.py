@@ -1,0 +1,167 @@
+"""RGNNVIS model: stages, overfitting one clip, online session, configs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from vistool.config import from_dict
+from vistool.methods import load_module
+from vistool.structures import Clip, ClipBatch, ClipSample, VideoInfo
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = {
+    "backbone": {"name": "resnet18", "norm": "gn", "weights": "none", "in_features": ["c3", "c4", "c5"],
+                 "fpn_channels": 16, "extra_levels": "none"},
+    "detector": {"levels": ["p3", "p4", "p5"], "channels": 16, "tower_convs": 1, "num_prototypes": 4,
+                 "size_bounds": [16, 32], "max_detections": 4},
+    "tracker": {"embed_dim": 16, "appearance_dim": 8, "max_tracks": 6},
+    "transform": {"min_size": 48, "max_size": 64},
+    "clip_len": 3,
+}
+
+
+def _tiny_model(categories=("disc", "square", "ring")):
+    module = load_module("rgnnvis")
+    torch.manual_seed(0)
+    return module.Model(from_dict(module.Config, TINY), list(categories))
+
+
+def _clip(t_len=3, h=48, w=64, shift=0) -> ClipSample:
+    """Two coloured squares moving towards each other; instance 0 (label 0) red, instance 1 (label 2) green."""
+    masks = torch.zeros(2, t_len, h, w, dtype=torch.bool)
+    for t in range(t_len):
+        x0 = 4 + 5 * t + shift
+        masks[0, t, 8:26, x0:x0 + 18] = True
+        masks[1, t, 22:42, 42 - 5 * t:62 - 5 * t] = True
+    images = torch.full((t_len, 3, h, w), 30, dtype=torch.uint8)
+    for t in range(t_len):
+        images[t, 0][masks[0, t]] = 230
+        images[t, 1][masks[1, t]] = 230
+    from torchvision.ops import masks_to_boxes
+
+    boxes = torch.zeros(2, t_len, 4)
+    for k in range(2):
+        boxes[k] = masks_to_boxes(masks[k]) + torch.tensor([0.0, 0.0, 1.0, 1.0])
+    return ClipSample(0, list(range(t_len)), images, torch.tensor([7, 9]), torch.tensor([0, 2]), boxes, masks,
+                      torch.ones(2, t_len, dtype=torch.bool))
+
+
+def _batch(t_len=3) -> ClipBatch:
+    samples = [_clip(t_len), _clip(t_len, shift=2)]
+    return ClipBatch(torch.stack([s.images for s in samples]), samples)
+
+
+def _fit(model, stage: str, batch: ClipBatch, steps: int, lr: float) -> tuple[float, float]:
+    model.set_training_stage(stage)
+    model.train()
+    opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=lr)
+    losses = []
+    for _ in range(steps):
+        terms = model.loss(batch)
+        loss = sum(terms.values())
+        losses.append(float(loss.detach()))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return sum(losses[:3]) / 3, sum(losses[-3:]) / 3
+
+
+@pytest.fixture(scope="module")
+def trained():
+    model = _tiny_model()
+    det = _fit(model, "detector", _batch(1), steps=40, lr=3e-3)
+    trk = _fit(model, "tracker", _batch(3), steps=30, lr=3e-3)
+    return model, det, trk
+
+
+def test_stages_and_clip_lengths():
+    model = _tiny_model()
+    assert model.method == "rgnnvis" and model.training_stages() == ["detector", "tracker"]
+    assert model.stage_clip_len("detector") == 1 and model.stage_clip_len("tracker") == 3
+    model.set_training_stage("tracker")
+    model.train()
+    assert not any(p.requires_grad for p in model.backbone.parameters())
+    assert not any(p.requires_grad for p in model.detector.parameters())
+    assert all(p.requires_grad for p in model.tracker.parameters())
+    assert all(p.requires_grad for p in model.appearance.parameters())
+    assert not model.backbone.training and not model.detector.training and model.tracker.training
+    model.set_training_stage("detector")
+    assert all(p.requires_grad for p in model.detector.parameters())
+    assert not any(p.requires_grad for p in model.tracker.parameters())
+
+
+def test_loss_falls_when_overfitting_one_clip(trained):
+    _, (det_first, det_last), (trk_first, trk_last) = trained
+    assert det_last < 0.6 * det_first
+    assert trk_last < 0.7 * trk_first
+
+
+def test_tracker_loss_terms_and_frozen_detector(trained):
+    model, _, _ = trained
+    model.set_training_stage("tracker")
+    model.train()
+    model.zero_grad(set_to_none=True)
+    terms = model.loss(_batch(3))
+    assert set(terms) == {"score", "seg", "match", "init"}
+    sum(terms.values()).backward()
+    assert all(p.grad is None for p in model.detector.parameters())
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in model.tracker.gnn.parameters())
+    assert any(p.grad is not None for p in model.appearance.parameters())
+    model.zero_grad()
+
+
+def _force_tracks(model):
+    """Initialise a track from every detection, match every track, give masks positive scores."""
+    with torch.no_grad():
+        for head in (model.tracker.init_head, model.tracker.match_head):
+            head.weight.zero_()
+            head.bias.fill_(10.0)
+        model.tracker.reweight.convs[-1].bias.fill_(5.0)
+
+
+def test_session_returns_tracks_at_original_resolution(trained):
+    model, _, _ = trained
+    model.eval()
+    _force_tracks(model)
+    clip = _clip(4, h=48, w=64)
+    frames = torch.nn.functional.interpolate(clip.images.float(), size=(60, 80)).round().to(torch.uint8)
+    frames = frames.permute(0, 2, 3, 1).contiguous()  # (T, 60, 80, 3)
+    session = model.new_session(VideoInfo("v", "v", 80, 60))
+    assert session.clip_len == 1
+    seen: set[int] = set()
+    for t in range(4):
+        (inst,) = session.step(Clip(frames[t:t + 1], [t], is_last=t == 3))
+        assert inst.frame_index == t and inst.image_size == (60, 80) and inst.masks.shape[1:] == (60, 80)
+        assert len(inst) > 0 and torch.all(inst.track_ids >= 1)
+        assert inst.masks.sum(0).max() <= 1  # non-overlapping
+        assert len(set(inst.track_ids.tolist())) == len(inst)
+        seen |= set(inst.track_ids.tolist())
+    summaries = session.finish()
+    assert set(summaries) == seen
+    for s in summaries.values():
+        assert 0 <= s.label < 3 and 0.0 <= s.score <= 1.0
+
+
+def test_configs_load_and_paper_config_matches_table8():
+    from vistool.engine.train import load_run_file
+    from vistool.weights import build_model
+
+    module = load_module("rgnnvis")
+    paper = load_run_file(ROOT / "configs" / "rgnnvis_r50_ytvis.yaml")
+    cfg = from_dict(module.Config, paper.model)
+    assert cfg.detector.score_threshold == 0.03 and cfg.detector.nms_iou == 0.7 and cfg.detector.max_detections == 16
+    assert cfg.tracker.max_tracks == 24 and cfg.tracker.match_threshold == 0.31
+    assert cfg.tracker.train_init_threshold == 0.13 and cfg.clip_len == 10
+    assert (cfg.loss.score, cfg.loss.seg, cfg.loss.match, cfg.loss.init) == (1, 1, 4, 1)
+    model = build_model("rgnnvis", paper.model, [f"c{i}" for i in range(40)], pretrained=False)
+    assert model.appearance.proj[0].in_channels == 1024 and model.appearance.proj[1].in_channels == 2048
+    assert model.tracker.gnn.steps[0].main.f_edge[0].in_features == 175
+    synth = sorted((ROOT / "configs").glob("rgnnvis_*_synth.yaml"))
+    assert synth
+    run = load_run_file(synth[0])
+    small = from_dict(module.Config, run.model)
+    assert tuple(run.train.size)[0] <= 384 and tuple(run.train.size)[1] <= 216
+    assert small.backbone.name != "resnet50"

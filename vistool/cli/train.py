@@ -1,0 +1,102 @@
+"""``vistool train``: train a method on a dataset or synthetic data (thin wrapper of engine.train)."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from typing import Any
+
+import click
+
+
+class RichReporter:
+    """Progress bar with the loss terms, it/s and ETA (rank 0 only)."""
+
+    def __init__(self, console: Any, enabled: bool = True):
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self.console = console
+        self.enabled = enabled
+        self.progress = Progress(TextColumn("[bold]{task.fields[stage]}"), BarColumn(), MofNCompleteColumn(),
+                                 TextColumn("{task.fields[rate]}"), TimeRemainingColumn(),
+                                 TextColumn("{task.fields[terms]}"), console=console, disable=not enabled)
+        self.task = None
+
+    def __enter__(self) -> "RichReporter":
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.progress.stop()
+
+    def start_stage(self, stage: str, total_steps: int, start_step: int) -> None:
+        if self.task is not None:
+            self.progress.remove_task(self.task)
+        self.task = self.progress.add_task("train", total=total_steps, completed=start_step, stage=stage,
+                                           rate="", terms="")
+
+    def update(self, record: dict[str, Any]) -> None:
+        if not self.enabled:
+            return
+        if "metrics" in record:
+            shown = ", ".join(f"{k} {v:.3f}" for k, v in list(record["metrics"].items())[:5])
+            self.progress.console.print(f"validation at step {record['global_step']}: {shown}")
+            return
+        skip = {"stage", "step", "total_steps", "global_step", "lr", "it_s", "eta_s"}
+        terms = " ".join(f"{k} {v:.3f}" for k, v in record.items() if k not in skip and isinstance(v, float))
+        self.progress.update(self.task, completed=record["step"], rate=f"{record['it_s']:.2f} it/s",
+                             terms=f"lr {record['lr']:.2e} {terms}")
+
+    def message(self, text: str) -> None:
+        if self.enabled:
+            self.progress.console.print(f"[yellow]warning:[/] {text}")
+
+
+@click.command("train")
+@click.option("--method", "-m", required=True, help="Method to train (see 'vistool models').")
+@click.option("--data", required=True, help="YouTube-VIS split folder, dataset JSON, or synth:PRESET.")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
+              help="Run config YAML (method, model, train); optional with --resume.")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
+              help="Output folder: last.pt (resumable), model.pt, metrics.jsonl, run.yaml.")
+@click.option("--resume", is_flag=True, help="Continue the run in --out from last.pt.")
+@click.option("--device", default=None, help="cpu, cuda, cuda:1, ... (default: cuda if available).")
+@click.option("--steps", type=click.IntRange(min=1), default=None, help="Steps per stage (overrides the config).")
+@click.option("--stage", default=None, help="Run only this training stage.")
+@click.option("--weights", default=None, type=click.Path(dir_okay=False),
+              help="Initialise from this checkpoint (fine-tuning).")
+@click.option("--backbone-weights", default=None,
+              help="Backbone initialisation: imagenet (download), a local state-dict PATH, or none.")
+def train(method: str, data: str, config_path: str | None, out_dir: str, resume: bool, device: str | None,
+          steps: int | None, stage: str | None, weights: str | None, backbone_weights: str | None) -> None:
+    """Train a method; checkpoints land in --out and can be resumed.
+
+    \b
+    Examples:
+      vistool train --method efficientvis --data synth:standard \\
+          --config configs/efficientvis_mnv3s_synth.yaml --out runs/evis
+      vistool train --method efficientvis --data synth:standard --out runs/evis --resume
+      torchrun --nproc_per_node 4 -m vistool train --method efficientvis --data ytvis/train \\
+          --config configs/efficientvis_r50_ytvis.yaml --out runs/r50
+    """
+    import os
+
+    from vistool.cli import echo_console
+    from vistool.engine.train import load_run_file
+    from vistool.engine.train import train as run_training
+
+    run = load_run_file(config_path) if config_path else None
+    main_rank = int(os.environ.get("RANK", "0")) == 0
+    command = "vistool " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    console = echo_console()
+    with RichReporter(console, enabled=main_rank) as reporter:
+        result = run_training(method, data, run, out_dir, resume=resume, device=device, steps=steps, stage=stage,
+                              weights=weights, backbone_weights=backbone_weights, reporter=reporter,
+                              command=command)
+    if main_rank:
+        terms = ", ".join(f"{k} {v:.4f}" for k, v in result.losses.items())
+        console.print(f"trained {result.steps} steps; checkpoint: {result.checkpoint}")
+        if terms:
+            console.print(f"last losses: {terms}")
+        if result.metrics:
+            console.print("validation: " + ", ".join(f"{k} {v:.3f}" for k, v in result.metrics.items()))
