@@ -18,7 +18,7 @@ def tiny_config(**over) -> Config:
     base = dict(backbone=BackboneConfig(name="resnet18", norm="gn", weights="none", in_features=("c2", "c3"),
                                         fpn_channels=32, freeze_at=0),
                 transform=TransformConfig(min_size=H, max_size=W), clip_len=3, num_queries=4, num_stages=2,
-                num_heads=4, ffn_dim=64, dynamic_dim=8, roi_size=6, roi_sampling=1, fc_pool=3, mask_convs=1,
+                num_heads=4, ffn_dim=64, dynamic_dim=8, roi_size=7, roi_sampling=1, fc_pool=3, mask_convs=1,
                 mask_dim=16, reg_layers=1)
     base.update(over)
     return Config(**base)

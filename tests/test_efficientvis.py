@@ -67,9 +67,9 @@ def trained():
     """The tiny model overfitted (with correspondence learning) on a two-object crafted video."""
     model = tiny_model(seed=0)
     batch = batch_of(crafted_video(6))
-    opt = torch.optim.AdamW(model.parameters(), 1e-3)
+    opt = torch.optim.AdamW(model.parameters(), 2e-3)
     history = []
-    for _ in range(150):
+    for _ in range(100):
         loss = sum(model.loss(batch).values())
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)

@@ -181,7 +181,7 @@ def ref_category(cells, video_ids, cat, t, area, occ, max_det, kind):
 
 # ---------------------------------------------------------------- random inputs
 
-SIZES = [(4, 5, 1), (4, 5, 64)]      # (rows, cols, cell size in pixels): 64 px cells reach the 128²/256² bounds
+SIZES = [(1, 2, 1), (2, 3, 1), (4, 5, 1), (4, 5, 64)]      # (rows, cols, cell size in pixels): 64 px cells reach the 128²/256² bounds
 OCC_LABELS = [None, "no_occlusion", "slight_occlusion", "severe_occlusion"]
 
 
@@ -227,7 +227,7 @@ def scenarios(draw, max_videos=3, max_gt=4, max_dt=7, allow_crowd=True):
             segs = [draw(frame_mask(shape)) for _ in range(length)]
             ann = YtvisAnnotation.from_segmentations(
                 id=len(annotations) + 1, video_id=vid, category_id=draw(st.sampled_from(categories)).id,
-                segmentations=segs, iscrowd=int(allow_crowd and draw(st.integers(0, 5)) == 0))
+                segmentations=segs, iscrowd=int(allow_crowd and draw(st.integers(0, 3)) == 0))
             if draw(st.booleans()):  # areas field that is not the masks' areas, with values on the bounds
                 ann.areas = [draw(st.sampled_from([None, 0, 100, 16384, 16384.5, 20000, 65536, 70000]))
                              for _ in range(length)]
@@ -236,22 +236,23 @@ def scenarios(draw, max_videos=3, max_gt=4, max_dt=7, allow_crowd=True):
                     draw(st.sampled_from(OCC_LABELS[1:]))]
             annotations.append(ann)
             gts.append(ann)
+        mine: list[ResultTrack] = []
         for _ in range(draw(st.integers(0, max_dt))):
-            results.append(draw(predictions(vid, length, shape, gts, categories)))
+            mine.append(draw(predictions(vid, length, shape, gts, categories, mine)))
+        results.extend(mine)
     draw(st.randoms()).shuffle(results)
     return YtvisDataset(videos=videos, categories=categories, annotations=annotations), results
 
 
 @st.composite
-def predictions(draw, vid, length, shape, gts, categories):
-    """A result track: a perturbed copy of a ground truth or random masks; sometimes too short or long."""
+def predictions(draw, vid, length, shape, gts, categories, earlier):
+    """A result track made of ground-truth masks, unions of two of them (exact IoU ties), copies of an
+    earlier prediction or random masks; sometimes one frame too short or too long."""
     source = draw(st.sampled_from(gts)) if gts and draw(st.integers(0, 3)) > 0 else None
-    segs = []
-    for f in range(length):
-        if source is not None and draw(st.integers(0, 4)) > 0:
-            segs.append(source.segmentations[f])
-        else:
-            segs.append(draw(frame_mask(shape)))
+    if earlier and draw(st.integers(0, 4)) == 0:
+        segs = list(draw(st.sampled_from(earlier)).segmentations)        # a duplicate track
+    else:
+        segs = [draw(_predicted_frame(f, shape, source, gts)) for f in range(length)]
     change = draw(st.sampled_from([0, 0, 0, 0, -1, 1]))  # zip truncation (the API accepts any length)
     segs = segs[:max(0, length - 1)] if change < 0 else segs + [draw(frame_mask(shape))] * change
     cat_ids = [c.id for c in categories] * 3 + [99]      # 99: unknown, dropped
@@ -259,6 +260,18 @@ def predictions(draw, vid, length, shape, gts, categories):
     cat = source.category_id if keep_category else draw(st.sampled_from(cat_ids))
     score = draw(st.sampled_from([0.1, 0.3, 0.5, 0.5, 0.9, 1.0]))
     return ResultTrack(video_id=vid, category_id=cat, score=score, segmentations=segs)
+
+
+@st.composite
+def _predicted_frame(draw, f, shape, source, gts):
+    kind = draw(st.sampled_from(["copy", "copy", "copy", "union", "random"])) if source else "random"
+    if kind == "random":
+        return draw(frame_mask(shape))
+    mine = source.segmentations[f]
+    other = draw(st.sampled_from(gts)).segmentations[f]
+    if kind == "copy" or mine is None or other is None:
+        return mine
+    return rle.encode(rle.decode(mine) | rle.decode(other))
 
 
 def assert_same_stats(fast: dict, ref: dict) -> None:

@@ -113,17 +113,25 @@ def test_tracker_loss_terms_and_frozen_detector(trained):
     model.zero_grad()
 
 
+class _BoxReweight(torch.nn.Module):
+    """Stands in for a trained mask reweighting: +2 inside the track's detection box, -2 outside."""
+
+    def forward(self, embed, mask_logits, box_mask, has):
+        scores = 4.0 * box_mask - 2.0
+        return torch.where(has[..., None, None], scores, torch.full_like(scores, -1e4))
+
+
 def _force_tracks(model):
-    """Initialise a track from every detection, match every track, give masks positive scores."""
+    """Every detection starts a track and every track matches (its best: the first detection)."""
     with torch.no_grad():
         for head in (model.tracker.init_head, model.tracker.match_head):
             head.weight.zero_()
             head.bias.fill_(10.0)
-        model.tracker.reweight.convs[-1].bias.fill_(5.0)
+    model.tracker.reweight = _BoxReweight()
 
 
-def test_session_returns_tracks_at_original_resolution(trained):
-    model, _, _ = trained
+def test_session_returns_tracks_at_original_resolution():
+    model = _tiny_model()
     model.eval()
     _force_tracks(model)
     clip = _clip(4, h=48, w=64)
@@ -131,16 +139,20 @@ def test_session_returns_tracks_at_original_resolution(trained):
     frames = frames.permute(0, 2, 3, 1).contiguous()  # (T, 60, 80, 3)
     session = model.new_session(VideoInfo("v", "v", 80, 60))
     assert session.clip_len == 1
-    seen: set[int] = set()
+    seen: list[set[int]] = []
     for t in range(4):
         (inst,) = session.step(Clip(frames[t:t + 1], [t], is_last=t == 3))
         assert inst.frame_index == t and inst.image_size == (60, 80) and inst.masks.shape[1:] == (60, 80)
         assert len(inst) > 0 and torch.all(inst.track_ids >= 1)
         assert inst.masks.sum(0).max() <= 1  # non-overlapping
+        assert torch.all(inst.masks.flatten(1).any(1))
         assert len(set(inst.track_ids.tolist())) == len(inst)
-        seen |= set(inst.track_ids.tolist())
+        assert inst.class_probs.shape == (len(inst), 3) and torch.all(inst.labels < 3)
+        seen.append(set(inst.track_ids.tolist()))
+    assert len(seen[0]) >= 2  # distinct detection boxes give distinct tracks
+    assert all(1 in ids for ids in seen)  # slot 0 keeps matching: the same id in every frame
     summaries = session.finish()
-    assert set(summaries) == seen
+    assert set(summaries) == set().union(*seen)
     for s in summaries.values():
         assert 0 <= s.label < 3 and 0.0 <= s.score <= 1.0
 
@@ -165,3 +177,28 @@ def test_configs_load_and_paper_config_matches_table8():
     small = from_dict(module.Config, run.model)
     assert tuple(run.train.size)[0] <= 384 and tuple(run.train.size)[1] <= 216
     assert small.backbone.name != "resnet50"
+
+
+def test_cli_train_runs_both_stages(tmp_path, run_cli):
+    import yaml
+
+    config = tmp_path / "tiny.yaml"
+    config.write_text(yaml.safe_dump({
+        "method": "rgnnvis", "model": TINY,
+        "train": {"size": [64, 48], "batch_size": 1, "steps": 2, "lr": 1e-3, "amp": False, "log_every": 1,
+                  "checkpoint_every": 0, "stages": [{"name": "tracker", "batch_size": 1}]}}))
+    out = tmp_path / "run"
+    res = run_cli("train", "--method", "rgnnvis", "--data", "synth:standard", "--config", str(config),
+                  "--out", str(out), "--device", "cpu")
+    assert res.code == 0, res.stderr
+    records = [l for l in (out / "metrics.jsonl").read_text().splitlines() if l.strip()]
+    import json
+
+    stages = [json.loads(l)["stage"] for l in records]
+    assert stages.count("detector") == 2 and stages.count("tracker") == 2
+    last = json.loads(records[-1])
+    assert {"score", "seg", "match", "init"} <= set(last)
+    from vistool.weights import load_checkpoint_model
+
+    model, ck = load_checkpoint_model(out / "model.pt", "rgnnvis")
+    assert ck["method"] == "rgnnvis" and model.config.clip_len == 3

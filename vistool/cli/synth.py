@@ -73,9 +73,12 @@ def synth(out: Path, split: str, videos: int, seed: int | None, preset: str, siz
         _generate(console, out, split, videos, seed, preset, size, fmt, workers, name_prefix)
     if preview is not None:
         from vistool.data.synth.preview import write_preview
+        from vistool.data.synth.writer import SplitSpec, video_name
 
-        count = min(preview_videos, videos) if not preview_only else preview_videos
-        write_preview(preview, preset, seed, list(range(max(count, 1))), size, preview_frames)
+        count = max(min(preview_videos, videos) if not preview_only else preview_videos, 1)
+        spec = SplitSpec(out=out, split=split, videos=count, seed=seed, preset=preset, name_prefix=name_prefix)
+        write_preview(preview, preset, seed, list(range(count)), size, preview_frames,
+                      names=[video_name(spec, i) for i in range(count)])
         console.print(f"contact sheet: {preview}")
 
 

@@ -212,6 +212,11 @@ class _ShardSampler(Sampler):
         return iter(keys[skip:])
 
 
+def _is_endless(loader: Any) -> bool:
+    """True for loaders without a length (iterable datasets such as the synthetic stream)."""
+    return isinstance(getattr(loader, "dataset", None), IterableDataset) or not hasattr(loader, "__len__")
+
+
 def _loader(data: str, clip_len: int, cfg: TrainConfig, batch_size: int, dd: Dist, epoch: int, skip: int,
             seed: int) -> DataLoader:
     """The stage's loader; finite datasets are sharded over ranks and positioned at (epoch, skip)."""
@@ -222,7 +227,7 @@ def _loader(data: str, clip_len: int, cfg: TrainConfig, batch_size: int, dd: Dis
     loader_seed = mix_seed(seed, dd.rank, epoch) if iterable else seed
     loader = build_clip_loader(data, clip_len, batch_size, tuple(cfg.size), seed=loader_seed,
                                workers=cfg.workers, augment=cfg.augment, gap=cfg.gap, split="train")
-    if isinstance(loader.dataset, IterableDataset):
+    if not isinstance(loader, DataLoader) or _is_endless(loader):
         return loader
     base = loader.sampler
     if hasattr(base, "epoch"):
@@ -427,7 +432,7 @@ class Trainer:
         per_epoch = None
         epoch, skip = 0, 0
         probe = _loader(self.data, plan.clip_len, self.cfg, plan.batch_size, self.dd, 0, 0, self.cfg.seed + start)
-        if not isinstance(probe.dataset, IterableDataset):
+        if not _is_endless(probe):
             per_epoch = max(1, len(probe))
             epoch, skip = divmod(start, per_epoch)
             probe = _loader(self.data, plan.clip_len, self.cfg, plan.batch_size, self.dd, epoch, skip, self.cfg.seed)

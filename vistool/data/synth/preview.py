@@ -40,29 +40,31 @@ def draw_frame(frame: SynthFrame, header: str = "") -> np.ndarray:
     return img
 
 
-def contact_sheet(videos: list[SynthVideo], columns: int = 6, gap: int = 4) -> np.ndarray:
+def contact_sheet(videos: list[SynthVideo], columns: int = 6, gap: int = 4,
+                  names: list[str] | None = None) -> np.ndarray:
     """(rows*H + gaps, columns*W + gaps, 3) uint8 RGB sheet: one row per video."""
     rows = []
-    for video in videos:
+    for i, video in enumerate(videos):
+        name = names[i] if names else video.name
         picks = np.linspace(0, video.num_frames - 1, columns).round().astype(int)
-        tiles = [draw_frame(video.frame(int(t)), f"{video.name} t={int(t)}") for t in picks]
+        tiles = [draw_frame(video.frame(int(t)), f"{name} t={int(t)}") for t in picks]
         spacer = np.full((video.height, gap, 3), 255, dtype=np.uint8)
         row = [x for tile in tiles for x in (tile, spacer)][:-1]
         rows.append(np.concatenate(row, axis=1))
     width = max(r.shape[1] for r in rows)
-    out = []
-    for r in rows:
-        r = np.pad(r, ((0, gap), (0, width - r.shape[1]), (0, 0)), constant_values=255)
-        out.append(r)
+    out = [np.pad(r, ((0, gap), (0, width - r.shape[1]), (0, 0)), constant_values=255) for r in rows]
     return np.concatenate(out, axis=0)[:-gap]
 
 
 def write_preview(path: str | Path, preset: str, seed: int, indices: list[int],
-                  size: tuple[int, int] = (384, 216), columns: int = 6) -> Path:
-    """Render videos ``indices`` of (preset, seed) and write their contact sheet as PNG."""
+                  size: tuple[int, int] = (384, 216), columns: int = 6, names: list[str] | None = None) -> Path:
+    """Render videos ``indices`` of (preset, seed) and write their contact sheet as PNG.
+
+    ``names`` label the rows (default: each video's own name).
+    """
     from vistool.io.atomic import atomic_path
 
-    sheet = contact_sheet([render_video(preset, seed, i, size) for i in indices], columns)
+    sheet = contact_sheet([render_video(preset, seed, i, size) for i in indices], columns, names=names)
     ok, data = cv2.imencode(".png", cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR))
     if not ok:
         raise RuntimeError("PNG encoding failed")

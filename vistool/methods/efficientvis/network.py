@@ -70,7 +70,7 @@ class TemporalDynamicConv(nn.Module):
         self.params = nn.Linear(dim, 2 * dim * dynamic_dim)
         self.norm1, self.norm2 = nn.LayerNorm(dynamic_dim), nn.LayerNorm(dim)
 
-    def _apply(self, feats: Tensor, w1: Tensor, w2: Tensor) -> Tensor:
+    def _filter(self, feats: Tensor, w1: Tensor, w2: Tensor) -> Tensor:
         """(X, RR, C) features, (X, C, D), (X, D, C) filters -> (X, RR, C)."""
         h = F.relu(self.norm1(torch.bmm(feats, w1)))
         return F.relu(self.norm2(torch.bmm(h, w2)))
@@ -90,11 +90,11 @@ class TemporalDynamicConv(nn.Module):
         params = self.params(q).reshape(x, 2, c * self.ddim)
         w1 = params[:, 0].reshape(x, c, self.ddim)
         w2 = params[:, 1].reshape(x, self.ddim, c)
-        centre = self._apply(roi.reshape(x, rr, c), w1, w2).reshape(b, n, t, rr, c)
+        centre = self._filter(roi.reshape(x, rr, c), w1, w2).reshape(b, n, t, rr, c)
         outs, sims = [centre], [torch.ones(b, n, t, rr, device=q.device, dtype=centre.dtype)]
         for d in [d for k in range(1, self.window + 1) for d in (-k, k)]:
             shifted = torch.roll(roi, shifts=-d, dims=2)  # shifted[:, :, t] = roi[:, :, t + d]
-            out = self._apply(shifted.reshape(x, rr, c), w1, w2).reshape(b, n, t, rr, c)
+            out = self._filter(shifted.reshape(x, rr, c), w1, w2).reshape(b, n, t, rr, c)
             idx = torch.arange(t, device=q.device) + d
             valid = ((idx >= 0) & (idx < t)).view(1, 1, t, 1)
             sim = F.cosine_similarity(out, centre, dim=-1, eps=1e-6)

@@ -142,7 +142,10 @@ def detection_embedding(dets: Detections, input_size: tuple[int, int]) -> Tensor
     h, w = input_size
     box = dets.boxes / dets.boxes.new_tensor([w, h, w, h])
     probs = dets.class_probs
-    background = 1.0 - probs.max(dim=-1, keepdim=True).values if probs.shape[-1] else probs.new_ones(probs.shape[:2] + (1,))
+    if probs.shape[-1]:
+        background = 1.0 - probs.max(dim=-1, keepdim=True).values
+    else:
+        background = probs.new_ones(probs.shape[:2] + (1,))
     emb = torch.cat([box, probs, background], dim=-1)
     return emb * dets.valid[..., None].to(emb.dtype)
 

@@ -74,8 +74,9 @@ def assign_locations(out: HeadOutput, boxes: Tensor, cfg: YolactConfig) -> Tenso
 def centerness(ltrb: Tensor) -> Tensor:
     """(Q, 4) positive distances -> (Q,) FCOS centre-ness target in [0, 1]."""
     lr, tb = ltrb[:, [0, 2]], ltrb[:, [1, 3]]
-    ratio = (lr.min(1).values / lr.max(1).values.clamp(min=1e-6)) * (tb.min(1).values / tb.max(1).values.clamp(min=1e-6))
-    return ratio.clamp(min=0).sqrt()
+    ratio_lr = lr.min(1).values / lr.max(1).values.clamp(min=1e-6)
+    ratio_tb = tb.min(1).values / tb.max(1).values.clamp(min=1e-6)
+    return (ratio_lr * ratio_tb).clamp(min=0).sqrt()
 
 
 def downsample_masks(masks: Tensor, size: tuple[int, int], stride: int) -> Tensor:
@@ -90,7 +91,7 @@ def yolact_loss(out: HeadOutput, targets: list[ImageTargets], cfg: YolactConfig,
     """Weighted loss terms (class, box, ctr, mask) of a batch."""
     num_classes = out.cls_logits.shape[-1]
     cls_t = torch.zeros_like(out.cls_logits)
-    pos_idx, gt_of, losses_mask = [], [], []
+    num_pos, losses_mask = 0, []
     boxes_pred = out.boxes_xyxy()
     pred_pos, target_pos, ctr_logit_pos, ltrb_pos = [], [], [], []
     for b, tgt in enumerate(targets):
@@ -104,10 +105,9 @@ def yolact_loss(out: HeadOutput, targets: list[ImageTargets], cfg: YolactConfig,
         target_pos.append(tgt.boxes[gt].to(boxes_pred.dtype))
         ctr_logit_pos.append(out.ctr_logits[b, pos])
         ltrb_pos.append(ltrb)
-        pos_idx.append(pos)
-        gt_of.append(gt)
+        num_pos += len(pos)
         losses_mask.append(_mask_losses(out, b, pos, gt, tgt, cfg, generator))
-    num_pos = max(sum(len(p) for p in pos_idx), 1)
+    num_pos = max(num_pos, 1)
     focal = sigmoid_focal(out.cls_logits, cls_t, cfg.focal_alpha, cfg.focal_gamma) / num_pos
     ctr_t = centerness(torch.cat(ltrb_pos))
     preds, tgts = torch.cat(pred_pos), torch.cat(target_pos)
