@@ -9,17 +9,29 @@ from typing import Any
 import click
 
 
+def _terms(record: dict[str, Any]) -> str:
+    skip = {"stage", "step", "total_steps", "global_step", "lr", "it_s", "eta_s"}
+    return " ".join(f"{k} {v:.3f}" for k, v in record.items() if k not in skip and isinstance(v, float))
+
+
+def _eta(seconds: float) -> str:
+    seconds = int(seconds)
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+
+
 class RichReporter:
-    """Progress bar with the loss terms, it/s and ETA (rank 0 only)."""
+    """Progress bar with the loss terms, it/s and ETA on a terminal; one line per log record otherwise
+    (e.g. under nohup). Only rank 0 reports."""
 
     def __init__(self, console: Any, enabled: bool = True):
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
         self.console = console
         self.enabled = enabled
+        self.live = enabled and console.is_terminal
         self.progress = Progress(TextColumn("[bold]{task.fields[stage]}"), BarColumn(), MofNCompleteColumn(),
                                  TextColumn("{task.fields[rate]}"), TimeRemainingColumn(),
-                                 TextColumn("{task.fields[terms]}"), console=console, disable=not enabled)
+                                 TextColumn("{task.fields[terms]}"), console=console, disable=not self.live)
         self.task = None
 
     def __enter__(self) -> "RichReporter":
@@ -40,16 +52,19 @@ class RichReporter:
             return
         if "metrics" in record:
             shown = ", ".join(f"{k} {v:.3f}" for k, v in list(record["metrics"].items())[:5])
-            self.progress.console.print(f"validation at step {record['global_step']}: {shown}")
+            self.console.print(f"validation at step {record['global_step']}: {shown}", soft_wrap=True)
             return
-        skip = {"stage", "step", "total_steps", "global_step", "lr", "it_s", "eta_s"}
-        terms = " ".join(f"{k} {v:.3f}" for k, v in record.items() if k not in skip and isinstance(v, float))
-        self.progress.update(self.task, completed=record["step"], rate=f"{record['it_s']:.2f} it/s",
-                             terms=f"lr {record['lr']:.2e} {terms}")
+        terms = f"lr {record['lr']:.2e} {_terms(record)}"
+        if not self.live:
+            self.console.print(f"{record['stage']} step {record['step']}/{record['total_steps']} "
+                               f"{record['it_s']:.2f} it/s ETA {_eta(record['eta_s'])} {terms}",
+                               soft_wrap=True, highlight=False)
+            return
+        self.progress.update(self.task, completed=record["step"], rate=f"{record['it_s']:.2f} it/s", terms=terms)
 
     def message(self, text: str) -> None:
         if self.enabled:
-            self.progress.console.print(f"[yellow]warning:[/] {text}")
+            self.console.print(f"[yellow]warning:[/] {text}", soft_wrap=True)
 
 
 @click.command("train")
@@ -95,8 +110,9 @@ def train(method: str, data: str, config_path: str | None, out_dir: str, resume:
                               command=command)
     if main_rank:
         terms = ", ".join(f"{k} {v:.4f}" for k, v in result.losses.items())
-        console.print(f"trained {result.steps} steps; checkpoint: {result.checkpoint}")
+        console.print(f"trained {result.steps} steps; checkpoint: {result.checkpoint}", soft_wrap=True)
         if terms:
-            console.print(f"last losses: {terms}")
+            console.print(f"last losses: {terms}", soft_wrap=True)
         if result.metrics:
-            console.print("validation: " + ", ".join(f"{k} {v:.3f}" for k, v in result.metrics.items()))
+            console.print("validation: " + ", ".join(f"{k} {v:.3f}" for k, v in result.metrics.items()),
+                          soft_wrap=True)
