@@ -140,3 +140,22 @@ def test_cli_train_rejects_an_unknown_stage(tmp_path, run_cli):
     result = run_cli("train", "--method", "efficientvis", "--data", "synth:standard", "--out", tmp_path / "o",
                      "--config", config, "--stage", "nope")
     assert result.code == 2 and "stages ['main']" in result.stderr
+
+
+def test_periodic_validation_reports_ytvis_metrics(tmp_path, run_cli):
+    made = run_cli("synth", tmp_path / "data", "--split", "valid", "--videos", "2", "--size", "64x48")
+    assert made.code == 0, made.stderr
+    config = write_config(tmp_path / "tiny.yaml", steps=2)
+    data = yaml.safe_load(config.read_text())
+    data["train"].update(valid_data=str(tmp_path / "data" / "valid"), valid_every=1, valid_max_videos=1)
+    config.write_text(yaml.safe_dump(data))
+    out = tmp_path / "run"
+    result = run_cli("train", "--method", "efficientvis", "--data", "synth:standard", "--out", out,
+                     "--config", config)
+    assert result.code == 0, result.stderr
+    assert "validation at step 1" in result.stdout
+    records = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    valid = [r for r in records if "valid_step" in r]
+    assert [r["valid_step"] for r in valid] == [1, 2]
+    assert all({"AP", "AP50", "AR1", "AR10"} <= set(r) and -1 <= r["AP"] <= 1 for r in valid)
+    assert read_checkpoint(out / "model.pt")["training"]["metrics"]["AP"] == valid[-1]["AP"]

@@ -51,8 +51,8 @@ def evaluate(gt: str, results: str, json_out: str | None, per_category: bool) ->
         console.print(f"wrote {json_out}")
 
 
-def _fmt(value: float) -> str:
-    return f"{value:.4f}" if value > -1 else "-1"
+def _fmt(value: float, digits: int = 4) -> str:
+    return f"{value:.{digits}f}" if value > -1 else "-1"
 
 
 def _stats_table(result):
@@ -73,9 +73,11 @@ def _category_table(result):
     from rich.table import Table
 
     table = Table(title="Per category")
-    for name in ("id", "category", "GT", "pred", *PER_CATEGORY_KEYS):
-        table.add_column(name, justify="left" if name == "category" else "right", no_wrap=name != "category")
+    table.add_column("id", justify="right")
+    table.add_column("category", min_width=10, overflow="fold")
+    for name in ("GT", "pred", *PER_CATEGORY_KEYS):
+        table.add_column(name, justify="right", no_wrap=True)
     for cat in result.per_category:
         table.add_row(str(cat.category_id), cat.name, str(cat.num_gt), str(cat.num_results),
-                      *(_fmt(cat.stats[key]) for key in PER_CATEGORY_KEYS))
+                      *(_fmt(cat.stats[key], 3) for key in PER_CATEGORY_KEYS))
     return table

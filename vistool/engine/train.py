@@ -18,10 +18,8 @@ from __future__ import annotations
 import json
 import logging
 import math
-import os
-import random
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Iterator, Protocol
 
@@ -29,91 +27,18 @@ import numpy as np
 import torch
 import torch.distributed as dist
 from torch import Tensor, nn
-from torch.utils.data import DataLoader, IterableDataset, Sampler
 
-from vistool.config import from_dict, load_yaml, to_dict
-from vistool.errors import ConfigError, InputError, VistoolError
+from vistool.config import to_dict
+from vistool.engine.train_setup import (  # noqa: F401 - re-exported: the engine's public API
+    Dist, RunFile, StageConfig, TrainConfig, _is_endless, _loader, _ShardSampler, build_optimizer,
+    build_scheduler, load_run_file, rng_state, seed_everything, set_rng_state, setup_distributed)
+from vistool.errors import ConfigError, InputError
 from vistool.io.atomic import atomic_open, write_json
 
 log = logging.getLogger(__name__)
 
 LAST = "last.pt"
 FINAL = "model.pt"
-
-
-@dataclass(frozen=True)
-class StageConfig:
-    """Per-stage overrides of :class:`TrainConfig` (None = inherit)."""
-
-    name: str
-    steps: int | None = None
-    lr: float | None = None
-    batch_size: int | None = None
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """Optimisation and bookkeeping of one training run.
-
-    Attributes:
-        size: (width, height) training frame size given to the data loader.
-        steps / epochs: run length per stage (steps wins; epochs need a finite dataset).
-        lr_drops: steps (or epochs, when ``epochs`` is set) at which the LR is multiplied by ``lr_drop_factor``.
-        backbone_lr_mult: LR multiplier of parameters whose name starts with ``backbone``.
-        grad_clip: max total gradient norm (0 = off).
-        amp: mixed precision (fp16 autocast + GradScaler) on CUDA devices.
-        valid_data: split folder to validate on (YouTube-VIS layout), or None.
-        valid_every: validate every this many steps (0 = only at the end of each stage).
-        stages: per-stage overrides, by stage name.
-    """
-
-    size: tuple[int, int] = (640, 360)
-    batch_size: int = 1
-    steps: int | None = None
-    epochs: float | None = None
-    optimizer: str = "adamw"
-    lr: float = 1e-4
-    weight_decay: float = 1e-4
-    betas: tuple[float, float] = (0.9, 0.999)
-    momentum: float = 0.9
-    backbone_lr_mult: float = 1.0
-    warmup_steps: int = 0
-    lr_drops: tuple[float, ...] = ()
-    lr_drop_factor: float = 0.1
-    grad_clip: float = 0.0
-    amp: bool = True
-    seed: int = 0
-    workers: int = 0
-    augment: bool = True
-    gap: int = 1
-    log_every: int = 10
-    checkpoint_every: int = 500
-    valid_data: str | None = None
-    valid_every: int = 0
-    valid_max_videos: int | None = None
-    stages: tuple[StageConfig, ...] = ()
-
-
-@dataclass(frozen=True)
-class RunFile:
-    """A parsed run-config file."""
-
-    method: str | None = None
-    model: dict = field(default_factory=dict)
-    train: TrainConfig = TrainConfig()
-
-
-def load_run_file(path: str | Path) -> RunFile:
-    """Read a run-config YAML (``method``, ``model``, ``train``); unknown keys are errors."""
-    data = load_yaml(path)
-    unknown = set(data) - {"method", "model", "train"}
-    if unknown:
-        raise ConfigError(f"{path}: unknown top-level key(s) {sorted(unknown)}; allowed: method, model, train")
-    train = from_dict(TrainConfig, data.get("train") or {}, where=f"{path}:train")
-    model = data.get("model") or {}
-    if not isinstance(model, dict):
-        raise ConfigError(f"{path}: 'model' must be a mapping")
-    return RunFile(method=data.get("method"), model=model, train=train)
 
 
 class TrainReporter(Protocol):
@@ -135,143 +60,6 @@ class LogReporter:
 
     def message(self, text: str) -> None:
         log.warning(text)
-
-
-# ------------------------------------------------------------------ distributed, seeds
-
-
-@dataclass(frozen=True)
-class Dist:
-    """Process-group facts: rank, world size, device."""
-
-    rank: int = 0
-    world: int = 1
-    device: torch.device = torch.device("cpu")
-
-    @property
-    def main(self) -> bool:
-        return self.rank == 0
-
-
-def setup_distributed(device: str | None) -> Dist:
-    """Init the process group under torchrun (WORLD_SIZE > 1) and pick this rank's device."""
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    if device is None:
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    dev = torch.device(device)
-    if world <= 1:
-        return Dist(0, 1, dev)
-    local = int(os.environ.get("LOCAL_RANK", "0"))
-    if dev.type == "cuda":
-        dev = torch.device("cuda", local)
-        torch.cuda.set_device(dev)
-    if not dist.is_initialized():
-        dist.init_process_group(backend="nccl" if dev.type == "cuda" else "gloo")
-    return Dist(dist.get_rank(), dist.get_world_size(), dev)
-
-
-def seed_everything(seed: int) -> None:
-    """Seed Python, NumPy and torch (all devices)."""
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)
-
-
-def rng_state() -> dict[str, Any]:
-    """RNG states as tensors and plain lists (loadable with weights_only=True)."""
-    np_state = np.random.get_state()
-    state = {"torch": torch.get_rng_state(), "python": list(random.getstate()[1]),
-             "python_gauss": random.getstate()[2], "numpy": torch.from_numpy(np_state[1].astype(np.int64)),
-             "numpy_pos": int(np_state[2])}
-    if torch.cuda.is_available():
-        state["cuda"] = torch.cuda.get_rng_state_all()
-    return state
-
-
-def set_rng_state(state: dict[str, Any]) -> None:
-    """Restore what :func:`rng_state` saved."""
-    torch.set_rng_state(state["torch"])
-    random.setstate((3, tuple(state["python"]), state["python_gauss"]))
-    np.random.set_state(("MT19937", state["numpy"].numpy().astype(np.uint32), state["numpy_pos"], 0, 0.0))
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
-
-
-class _ShardSampler(Sampler):
-    """Every ``world``-th key of a base sampler (from ``rank``), skipping the first ``skip`` keys once."""
-
-    def __init__(self, base: Sampler, rank: int, world: int, skip: int = 0):
-        self.base, self.rank, self.world, self.skip = base, rank, world, skip
-
-    def __len__(self) -> int:
-        return len(range(self.rank, len(self.base), self.world))
-
-    def __iter__(self) -> Iterator:
-        keys = list(iter(self.base))[self.rank::self.world]
-        skip, self.skip = self.skip, 0
-        return iter(keys[skip:])
-
-
-def _is_endless(loader: Any) -> bool:
-    """True for loaders without a length (iterable datasets such as the synthetic stream)."""
-    return isinstance(getattr(loader, "dataset", None), IterableDataset) or not hasattr(loader, "__len__")
-
-
-def _loader(data: str, clip_len: int, cfg: TrainConfig, batch_size: int, dd: Dist, epoch: int, skip: int,
-            seed: int) -> DataLoader:
-    """The stage's loader; finite datasets are sharded over ranks and positioned at (epoch, skip)."""
-    from vistool.data.dataset import mix_seed
-    from vistool.data.loader import build_clip_loader
-
-    iterable = data.startswith("synth:")
-    loader_seed = mix_seed(seed, dd.rank, epoch) if iterable else seed
-    loader = build_clip_loader(data, clip_len, batch_size, tuple(cfg.size), seed=loader_seed,
-                               workers=cfg.workers, augment=cfg.augment, gap=cfg.gap, split="train")
-    if not isinstance(loader, DataLoader) or _is_endless(loader):
-        return loader
-    base = loader.sampler
-    if hasattr(base, "epoch"):
-        base.epoch = epoch
-    shard = _ShardSampler(base, dd.rank, dd.world, skip * batch_size)
-    return DataLoader(loader.dataset, batch_size=batch_size, sampler=shard, num_workers=loader.num_workers,
-                      collate_fn=loader.collate_fn, worker_init_fn=loader.worker_init_fn)
-
-
-# ------------------------------------------------------------------ optimisation
-
-
-def build_optimizer(model: nn.Module, cfg: TrainConfig, lr: float) -> torch.optim.Optimizer:
-    """AdamW or SGD over trainable parameters; ``backbone*`` parameters get ``lr * backbone_lr_mult``."""
-    groups: dict[bool, list[Tensor]] = {True: [], False: []}
-    for name, param in model.named_parameters():
-        if param.requires_grad:
-            groups[name.startswith("backbone")].append(param)
-    params = [{"params": groups[False], "lr": lr},
-              {"params": groups[True], "lr": lr * cfg.backbone_lr_mult}]
-    params = [g for g in params if g["params"]]
-    if not params:
-        raise ConfigError("no trainable parameters in this training stage")
-    if cfg.optimizer == "adamw":
-        return torch.optim.AdamW(params, lr=lr, betas=tuple(cfg.betas), weight_decay=cfg.weight_decay)
-    if cfg.optimizer == "sgd":
-        return torch.optim.SGD(params, lr=lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
-    raise ConfigError(f"train.optimizer: unknown '{cfg.optimizer}'; choose adamw or sgd")
-
-
-def build_scheduler(optimizer: torch.optim.Optimizer, cfg: TrainConfig, steps_per_unit: int
-                    ) -> torch.optim.lr_scheduler.LambdaLR:
-    """Linear warm-up over ``warmup_steps``, then x``lr_drop_factor`` at each of ``lr_drops``.
-
-    ``lr_drops`` count epochs when ``cfg.epochs`` is set (``steps_per_unit`` steps each), else steps.
-    """
-    drops = sorted(int(round(d * steps_per_unit)) for d in cfg.lr_drops)
-    warm = max(cfg.warmup_steps, 0)
-
-    def factor(step: int) -> float:
-        w = min(1.0, (step + 1) / warm) if warm else 1.0
-        return w * cfg.lr_drop_factor ** sum(step >= d for d in drops)
-
-    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
 
 
 class _LossModule(nn.Module):
@@ -377,7 +165,7 @@ class Trainer:
             start = int(resume["step"])
         runner = _LossModule(model)
         if self.dd.world > 1:
-            runner = nn.parallel.DistributedDataParallel(runner, find_unused_parameters=True)
+            runner = nn.parallel.DistributedDataParallel(runner, find_unused_parameters=cfg.ddp_find_unused)
         batches = self._batches(plan, start)
         self.reporter.start_stage(plan.name, plan.steps, start)
         params = [p for p in model.parameters() if p.requires_grad]
@@ -477,41 +265,30 @@ class Trainer:
 
 def validate(model: nn.Module, split_dir: str, device: torch.device, max_videos: int | None,
              reporter: TrainReporter | None = None) -> dict[str, float] | None:
-    """YouTube-VIS metrics of ``model`` on a split folder, or None (with a warning) when unavailable.
+    """YouTube-VIS metrics (AP, AP50, ..., AR10) of ``model`` on the first ``max_videos`` of a split folder.
 
-    Uses ``vistool.engine.infer.predict_split`` and ``vistool.eval.ytvis``
-    lazily, so training works before (or without) those parts.
+    Uses ``vistool.engine.predict.predict_split`` and ``vistool.eval.ytvis``
+    lazily; returns None with a warning when they are unavailable. With
+    ``max_videos`` the ground truth is restricted to the same videos.
     """
     warn = reporter.message if reporter is not None else log.warning
     try:
-        from vistool.engine.infer import predict_split
-        from vistool.eval import ytvis
+        from vistool.engine.predict import predict_split
+        from vistool.engine.sources import find_dataset_json
+        from vistool.eval.ytvis import evaluate
+        from vistool.io.ytvis import load_dataset, parse_results
     except ImportError as exc:
         warn(f"validation skipped: {exc}")
         return None
-    from vistool.data.loader import resolve_dataset
-
-    gt_path, _ = resolve_dataset(split_dir, "valid")
-    model.eval()
-    with torch.no_grad():
-        results = predict_split(model, split_dir, device=str(device), max_videos=max_videos)
-    stats = ytvis.evaluate(str(gt_path), results) if hasattr(ytvis, "evaluate") else None
-    if stats is None:
-        warn("validation skipped: vistool.eval.ytvis has no evaluate()")
-        return None
-    return _as_metrics(stats)
-
-
-def _as_metrics(stats: Any) -> dict[str, float]:
-    """The evaluator's result (a mapping, a dataclass or the 12 COCO-style numbers) as a flat dict."""
-    names = ["AP", "AP50", "AP75", "APs", "APm", "APl", "AR1", "AR10", "AR100", "ARs", "ARm", "ARl"]
-    if hasattr(stats, "as_dict"):
-        stats = stats.as_dict()
-    elif hasattr(stats, "__dataclass_fields__"):
-        stats = to_dict(stats)
-    if isinstance(stats, dict):
-        return {str(k): float(v) for k, v in stats.items() if isinstance(v, (int, float))}
-    return dict(zip(names, (float(v) for v in stats)))
+    json_path = find_dataset_json(Path(split_dir))
+    if json_path is None:
+        raise InputError(f"train.valid_data {split_dir}: not a YouTube-VIS split folder (JPEGImages/ + dataset JSON)")
+    gt = load_dataset(json_path)
+    if max_videos is not None:
+        keep = {v.id for v in gt.videos[:max_videos]}
+        gt = replace(gt, videos=gt.videos[:max_videos], annotations=[a for a in gt.annotations if a.video_id in keep])
+    records = predict_split(model, split_dir, device=str(device), max_videos=max_videos)
+    return {k: float(v) for k, v in evaluate(gt, parse_results(records, dataset=gt)).stats.items()}
 
 
 def _prepare_model(method: str, data: str, run: RunFile, resume_ck: dict | None, weights: str | None,
@@ -606,4 +383,5 @@ def train(method: str, data: str, run: RunFile | None, out_dir: str | Path, *, r
                                           "metrics": trainer.metrics}, indent=2)
     if dist.is_initialized():
         dist.barrier()
+        dist.destroy_process_group()
     return TrainResult(out, out / FINAL, trainer.global_step, trainer.losses, trainer.metrics)

@@ -6,14 +6,21 @@ shorter list decides how many frames count). Per frame: both present -> add
 0 when U == 0. "Present" means not None: an RLE of an empty mask is present
 with area 0.
 
-Intersections come from pycocotools RLE operations (via :mod:`vistool.io.rle`),
-one call per frame for all tracks present in it; unions come from per-frame
-areas with cumulative sums, so no pair is visited in Python.
+Intersections come from pycocotools RLE operations (via :mod:`vistool.io.rle`);
+unions come from per-frame areas with cumulative sums, so no pair is visited
+in Python. To intersect many frames in one pycocotools call, each frame's
+masks are relabelled with their own (h, w) shape of the same pixel count
+(h * w = H * W): a compressed RLE is a run-length list over the H*W pixels in
+column-major order, so the intersection of two masks labelled alike is exact,
+while pycocotools skips every pair of masks with different shapes, i.e. from
+different frames.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Sequence
 
 import numpy as np
@@ -31,12 +38,14 @@ class TrackMasks:
         lengths: (N,) number of frame entries of each track.
         present: (N, F) bool, F = the longest track; False beyond a track's end.
         areas: (N, F) float pixel counts, 0 where absent.
+        size: (H, W) of every mask.
     """
 
     frames: list[list[dict | None]]
     lengths: np.ndarray
     present: np.ndarray
     areas: np.ndarray
+    size: tuple[int, int]
 
     @classmethod
     def build(cls, segmentations: Sequence[Sequence[dict | None]], size: tuple[int, int], what: str) -> "TrackMasks":
@@ -45,7 +54,8 @@ class TrackMasks:
         Raises:
             InputError: a mask does not have the video's size (``what`` names the tracks).
         """
-        frames = [[_as_coco(s, size, what) for s in track] for track in segmentations]
+        size_list = [int(size[0]), int(size[1])]
+        frames = [[None if s is None else _as_coco(s, size_list, what) for s in track] for track in segmentations]
         lengths = np.asarray([len(t) for t in frames], dtype=np.int64)
         width = int(lengths.max(initial=0))
         present = np.zeros((len(frames), width), dtype=bool)
@@ -54,10 +64,15 @@ class TrackMasks:
         areas = np.zeros(present.shape, dtype=np.float64)
         rows, cols = np.nonzero(present)
         areas[rows, cols] = rle_io.areas([frames[r][c] for r, c in zip(rows.tolist(), cols.tolist())])
-        return cls(frames=frames, lengths=lengths, present=present, areas=areas)
+        return cls(frames=frames, lengths=lengths, present=present, areas=areas, size=(size_list[0], size_list[1]))
 
     def __len__(self) -> int:
         return len(self.frames)
+
+    def subset(self, indices: np.ndarray) -> "TrackMasks":
+        """The tracks at ``indices`` (N',)."""
+        return TrackMasks(frames=[self.frames[i] for i in indices.tolist()], lengths=self.lengths[indices],
+                          present=self.present[indices], areas=self.areas[indices], size=self.size)
 
     def mean_areas(self) -> np.ndarray:
         """(N,) mean area over present frames with a non-zero area; 0 for a track with none."""
@@ -69,41 +84,80 @@ class TrackMasks:
         return means
 
 
-def _as_coco(segmentation: dict | None, size: tuple[int, int], what: str) -> dict | None:
-    """A mask as pycocotools wants it (bytes counts), after checking its size."""
-    if segmentation is None:
-        return None
-    if not isinstance(segmentation, dict) or "counts" not in segmentation or "size" not in segmentation:
-        raise InputError(f"{what}: a segmentation is neither an RLE dict nor None")
-    if tuple(segmentation["size"]) != tuple(size):
-        raise InputError(f"{what}: RLE size {list(segmentation['size'])} does not match the video size "
-                         f"{list(size)} (height, width)")
-    counts = segmentation["counts"]
-    if isinstance(counts, list):
-        counts = rle_io.normalize(segmentation)["counts"]
+def _as_coco(segmentation: dict, size: list[int], what: str) -> dict:
+    """A mask as pycocotools wants it (bytes counts), after checking its size (H, W)."""
+    try:
+        counts, mask_size = segmentation["counts"], list(segmentation["size"])
+    except (TypeError, KeyError):
+        raise InputError(f"{what}: a segmentation is neither an RLE dict nor None") from None
+    if mask_size != size:
+        raise InputError(f"{what}: RLE size {mask_size} does not match the video size {size} (height, width)")
     if isinstance(counts, str):
-        counts = counts.encode("utf-8")
-    return {"size": list(size), "counts": counts}
+        return {"size": size, "counts": counts.encode("utf-8")}
+    if isinstance(counts, list):
+        counts = rle_io.normalize(segmentation)["counts"].encode("utf-8")
+    return {"size": size, "counts": counts}
 
 
-def intersections(dt: TrackMasks, gt: TrackMasks) -> np.ndarray:
-    """(D, G) summed per-frame intersection areas over frames where both are present."""
+def intersections(dt: TrackMasks, gt: TrackMasks, size: tuple[int, int], max_pairs: int = 1 << 20) -> np.ndarray:
+    """(D, G) summed per-frame intersection areas over frames where both are present.
+
+    Args:
+        dt, gt: the tracks; masks have ``size`` (H, W).
+        max_pairs: bound on the (mask, mask) pairs of one pycocotools call.
+    """
     inter = np.zeros((len(dt), len(gt)), dtype=np.float64)
     frames = min(dt.present.shape[1], gt.present.shape[1])
-    for f in range(frames):
-        di = np.flatnonzero(dt.present[:, f])
-        gi = np.flatnonzero(gt.present[:, f])
-        if di.size == 0 or gi.size == 0:
-            continue
-        inter_f, _ = rle_io.intersection_and_union([dt.frames[d][f] for d in di.tolist()],
-                                                   [gt.frames[g][f] for g in gi.tolist()])
-        inter[np.ix_(di, gi)] += inter_f
+    dt_frame, dt_track = np.nonzero(dt.present[:, :frames].T)      # present (frame, track), sorted by frame
+    gt_frame, gt_track = np.nonzero(gt.present[:, :frames].T)
+    dt_bounds = np.searchsorted(dt_frame, np.arange(frames + 1))
+    gt_bounds = np.searchsorted(gt_frame, np.arange(frames + 1))
+    shapes = same_size_shapes(*size)
+    for first, last in _frame_chunks(np.diff(dt_bounds), np.diff(gt_bounds), len(shapes), max_pairs):
+        d = slice(dt_bounds[first], dt_bounds[last])
+        g = slice(gt_bounds[first], gt_bounds[last])
+        a = [_relabel(dt.frames[t][f], shapes[f - first]) for t, f in zip(dt_track[d].tolist(), dt_frame[d].tolist())]
+        b = [_relabel(gt.frames[t][f], shapes[f - first]) for t, f in zip(gt_track[g].tolist(), gt_frame[g].tolist())]
+        pair_inter, _ = rle_io.intersection_and_union(a, b, dt.areas[dt_track[d], dt_frame[d]],
+                                                      gt.areas[gt_track[g], gt_frame[g]])   # (Na, Nb)
+        rows, cols = np.nonzero(dt_frame[d][:, None] == gt_frame[g][None, :])              # same-frame pairs
+        flat = dt_track[d][rows] * len(gt) + gt_track[g][cols]
+        inter += np.bincount(flat, weights=pair_inter[rows, cols], minlength=inter.size).reshape(inter.shape)
     return inter
+
+
+def _relabel(coco: dict, shape: tuple[int, int]) -> dict:
+    return {"size": shape, "counts": coco["counts"]}
+
+
+def _frame_chunks(num_dt: np.ndarray, num_gt: np.ndarray, max_frames: int, max_pairs: int) -> list[tuple[int, int]]:
+    """[first, last) frame ranges with masks on both sides: at most ``max_frames`` frames and about
+    ``max_pairs`` pairs each (a single frame may exceed it)."""
+    chunks, first, dts, gts = [], None, 0, 0
+    for f in np.flatnonzero((num_dt > 0) & (num_gt > 0)).tolist():
+        if first is not None and (f - first >= max_frames or (dts + num_dt[f]) * (gts + num_gt[f]) > max_pairs):
+            chunks.append((first, last))
+            first = None
+        if first is None:
+            first, dts, gts = f, 0, 0
+        dts, gts, last = dts + int(num_dt[f]), gts + int(num_gt[f]), f + 1
+    if first is not None:
+        chunks.append((first, last))
+    return chunks
+
+
+@lru_cache(maxsize=64)
+def same_size_shapes(height: int, width: int) -> tuple[tuple[int, int], ...]:
+    """Every (h, w) with h * w == height * width: labels that tell the frames of one call apart."""
+    pixels = height * width
+    small = [h for h in range(1, math.isqrt(pixels) + 1) if pixels % h == 0]
+    heights = sorted(set(small) | {pixels // h for h in small})
+    return tuple((h, pixels // h) for h in heights)
 
 
 def video_ious(dt: TrackMasks, gt: TrackMasks) -> np.ndarray:
     """(D, G) video IoU of every prediction with every ground truth."""
-    inter = intersections(dt, gt)
+    inter = intersections(dt, gt, dt.size)
     if inter.size == 0:
         return inter
     # Sum of both tracks' areas over the zipped frames: cumulative areas up to min(len_d, len_g).

@@ -203,8 +203,8 @@ def _evaluate_video(video: YtvisVideo, gts: list[YtvisAnnotation], dts: dict[int
     size, what = (video.height, video.width), f"video {video.id}"
     dt_masks = TrackMasks.build([t.segmentations for t in kept], size, f"results of {what}")
     gt_masks = TrackMasks.build([a.segmentations for a in gts], size, f"ground truth of {what}")
-    ious = video_ious(dt_masks, gt_masks)                                   # (D, G)
     dt_cat = np.asarray([t.category_id for t in kept], dtype=np.int64)
+    ious = _same_category_ious(dt_masks, gt_masks, dt_cat, np.asarray([a.category_id for a in gts], dtype=np.int64))
     dt_score = np.asarray([t.score for t in kept], dtype=np.float64)
     dt_area = dt_masks.mean_areas()
     gt_cat = np.asarray([a.category_id for a in gts], dtype=np.int64)
@@ -218,6 +218,16 @@ def _evaluate_video(video: YtvisVideo, gts: list[YtvisAnnotation], dts: dict[int
         found = greedy_match(ious[np.ix_(di, gi)], gt_ignore, crowd[gi], IOU_THRESHOLDS)
         tp, fp = detection_flags(found, gt_ignore, gt_ids[gi], _dt_outside(dt_area[di], len(occ_ranges)))
         matches[cat].add(dt_score[di], tp, fp, num_gt=(~gt_ignore).sum(axis=1))
+
+
+def _same_category_ious(dt: TrackMasks, gt: TrackMasks, dt_cat: np.ndarray, gt_cat: np.ndarray) -> np.ndarray:
+    """(D, G) video IoUs, computed only for tracks whose category is on both sides (others stay 0)."""
+    ious = np.zeros((len(dt), len(gt)), dtype=np.float64)
+    rows = np.flatnonzero(np.isin(dt_cat, gt_cat))
+    cols = np.flatnonzero(np.isin(gt_cat, dt_cat))
+    if rows.size and cols.size:
+        ious[np.ix_(rows, cols)] = video_ious(dt.subset(rows), gt.subset(cols))
+    return ious
 
 
 def _best_per_category(dts: dict[int, list[ResultTrack]], max_det: int) -> list[ResultTrack]:

@@ -86,10 +86,12 @@ def to_bbox(rle: Rle) -> list[float]:
     return [float(v) for v in _coco_mask.toBbox(_as_coco(rle))]
 
 
-def intersection_and_union(a: Sequence[Rle], b: Sequence[Rle]) -> tuple[np.ndarray, np.ndarray]:
+def intersection_and_union(a: Sequence[Rle], b: Sequence[Rle], area_a: np.ndarray | None = None,
+                           area_b: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Pairwise intersection and union areas of two RLE lists, shapes (len(a), len(b)).
 
     Uses pycocotools' merge (intersect) and area; union = |a| + |b| - intersection.
+    ``area_a`` / ``area_b`` ((len(a),), (len(b),)) may be given when already known.
     """
     na, nb = len(a), len(b)
     inter = np.zeros((na, nb), dtype=np.float64)
@@ -97,8 +99,8 @@ def intersection_and_union(a: Sequence[Rle], b: Sequence[Rle]) -> tuple[np.ndarr
         return inter, inter.copy()
     ca = [_as_coco(r) for r in a]
     cb = [_as_coco(r) for r in b]
-    area_a = _area_of_many(ca)
-    area_b = _area_of_many(cb)
+    area_a = _area_of_many(ca) if area_a is None else np.asarray(area_a, dtype=np.float64)
+    area_b = _area_of_many(cb) if area_b is None else np.asarray(area_b, dtype=np.float64)
     # iou with iscrowd=1 gives |a∩b| / |a| for every pair; multiply back by |a|.
     crowd_iou = np.asarray(_coco_mask.iou(ca, cb, [1] * nb), dtype=np.float64).reshape(na, nb)
     inter = crowd_iou * area_a[:, None]

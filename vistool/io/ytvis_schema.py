@@ -48,8 +48,17 @@ def read_json(path: str | Path, what: str) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        hint = " (the file looks truncated)" if exc.pos >= len(text.rstrip()) else ""
+        hint = " (the file looks truncated)" if _looks_truncated(text) else ""
         raise FormatError(path, "$", f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}{hint}") from None
+
+
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+
+
+def _looks_truncated(text: str) -> bool:
+    """True when brackets or a string are left open at the end of ``text``."""
+    bare = _JSON_STRING.sub("", text)
+    return '"' in bare or bare.count("{") + bare.count("[") > bare.count("}") + bare.count("]")
 
 
 class Checker:
@@ -120,6 +129,10 @@ class Checker:
         """
         if value is None or (polygons and isinstance(value, list) and not value):
             return None
+        if type(value) is dict:  # fast path: compressed RLE of the right size
+            counts = value.get("counts")
+            if type(counts) is str and value.get("size") == [height, width] and _COMPRESSED_COUNTS.fullmatch(counts):
+                return {"size": [height, width], "counts": counts}
         if isinstance(value, list):
             if not polygons:
                 self.fail(where, "expected compressed RLE or null, got a polygon list")

@@ -25,6 +25,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from vistool.errors import ConfigError
 from vistool.methods.base import VisModel
 from vistool.models.backbone import build_backbone
 from vistool.models.box_ops import normalized_to_pixels
@@ -52,7 +53,8 @@ class Model(VisModel):
         dim = self.backbone.out_channels
         levels = [n for n in self.backbone.channels if n in ROI_LEVELS]
         if not levels:
-            raise ValueError(f"EfficientVIS pools RoIs from {ROI_LEVELS}; the FPN gives {list(self.backbone.channels)}")
+            raise ConfigError(f"backbone.in_features: EfficientVIS pools RoIs from {ROI_LEVELS}; "
+                              f"the FPN gives {list(self.backbone.channels)}")
         pooler = MultiLevelRoIAlign(levels, cfg.roi_size, sampling_ratio=cfg.roi_sampling)
         self.init_queries = nn.Embedding(cfg.num_queries, dim)  # q*, one embedding per slot
         self.init_boxes = nn.Parameter(torch.tensor([[0.5, 0.5, 1.0, 1.0]]).repeat(cfg.num_queries, 1))

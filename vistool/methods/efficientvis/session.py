@@ -62,11 +62,15 @@ class EfficientVisSession:
         """Re-initialise slots idle for ``reinit_after`` clips (new id at their next instance)."""
         if self.queries is None:
             return
-        for i, idle in enumerate(self.idle):
-            if idle >= self.cfg.reinit_after:
-                self.queries[i] = self.model.init_queries.weight[i].detach()
-                self.slot_ids[i] = None
-                self.idle[i] = 0
+        stale = [i for i, idle in enumerate(self.idle) if idle >= self.cfg.reinit_after]
+        if not stale:
+            return
+        reset = torch.zeros(len(self.idle), dtype=torch.bool, device=self.queries.device)
+        reset[stale] = True
+        self.queries = torch.where(reset[:, None], self.model.init_queries.weight.detach(), self.queries)
+        for i in stale:
+            self.slot_ids[i] = None
+            self.idle[i] = 0
 
     def _update_slots(self, emitted: Tensor) -> None:
         """Give new ids to slots emitting for the first time; count idle clips. emitted: (N, T')."""

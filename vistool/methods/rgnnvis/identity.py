@@ -6,8 +6,8 @@ Identities are indices into the K annotated instances of a training clip
 - A detection claims an annotated object of its frame when their boxes
   overlap by IoU >= 0.5; when several detections overlap one object only the
   best one (highest IoU) claims it. Pairs are taken greedily in decreasing
-  IoU, so every object has at most one detection and every detection at most
-  one object.
+  IoU (:func:`vistool.models.matching.greedy_match`), so every object has at
+  most one detection and every detection at most one object.
 - A track claims the identity of the detection that initialised it; when an
   object is already held by a track in memory (initialised earlier), the
   newcomer is background. Among tracks initialised in the same frame the one
@@ -20,6 +20,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 from torchvision.ops import box_iou
+
+from vistool.models.matching import greedy_match
 
 BACKGROUND = -1
 
@@ -42,16 +44,8 @@ def detection_identities(det_boxes: Tensor, det_valid: Tensor, gt_boxes: Tensor,
         return out
     iou = box_iou(det_boxes.float(), gt_boxes.float())  # (N, K)
     ok = det_valid[:, None] & gt_present[None, :] & (iou >= iou_threshold)
-    iou = torch.where(ok, iou, torch.full_like(iou, -1.0))
-    taken_det = torch.zeros(n, dtype=torch.bool, device=det_boxes.device)
-    taken_gt = torch.zeros(k, dtype=torch.bool, device=det_boxes.device)
-    for flat in torch.argsort(iou.flatten(), descending=True).tolist():
-        i, j = divmod(flat, k)
-        if iou[i, j] < 0:
-            break
-        if taken_det[i] or taken_gt[j]:
-            continue
-        out[i], taken_det[i], taken_gt[j] = j, True, True
+    rows, cols = greedy_match(torch.where(ok, iou, torch.full_like(iou, -float("inf"))), threshold=-1.0)
+    out[rows] = cols
     return out
 
 

@@ -6,6 +6,23 @@ associates, initialises, scores and segments tracks (see the modules of this
 package). Training has two stages (Appendix A): ``detector`` on single frames
 (clip length 1) and ``tracker`` on clips of ``clip_len`` contiguous frames with
 the backbone and detector frozen (batch statistics included).
+
+Choices where the paper is silent or where this implementation differs (each
+is detailed in the module named):
+- Detector: prototype x coefficient masks as YOLACT, but an anchor-free
+  FCOS-style box/class head with sigmoid class scores and class-agnostic NMS
+  (``models/heads/yolact.py``); confidence ``sqrt(class * centre-ness)``.
+- Detection embedding: normalised xyxy box, C class confidences and
+  ``1 - max`` as the background entry (``tracker.py``).
+- Empty track: learned initial embedding, recurrent, own weights in every GNN
+  block, e_0n = [0, log-likelihood under the scene model] (``graph.py``).
+- Appearance: per-dimension mean log-likelihood clamped to [-50, 50]; sigmoid
+  rates, softplus variances, initial sigma^2 = 1 (``appearance.py``).
+- Tracks are never deleted; inactive tracks keep their box and appearance and
+  are resumed by a later match (``track_manager.py``).
+- Identity assignment: greedy in decreasing IoU (``identity.py``).
+- Video-level output: most frequent class; score = mean probability of that
+  class over the frames where the track had pixels (``session.py``).
 """
 
 from __future__ import annotations
