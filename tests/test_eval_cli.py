@@ -78,6 +78,13 @@ def test_empty_results_list_gives_zeros_and_minus_ones(files, run_cli):
     assert stats["AP"] == 0 and stats["AR100"] == 0 and stats["APl"] == -1
 
 
+def test_unwritable_json_output_is_one_line(files, run_cli):
+    (files / "taken").mkdir()
+    run = run_cli("evaluate", files / "gt.json", files / "res.json", "--json", files / "taken")
+    assert run.code == 2 and run.stderr.startswith("error: ") and "cannot write the --json file" in run.stderr
+    assert len(run.stderr.strip().splitlines()) == 1
+
+
 def _bad_gt_unknown_category(path):
     data = dataset_to_json(make_gt())
     data["annotations"][1]["category_id"] = 9

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from vistool.errors import InputError
-from vistool.eval.video_iou import TrackMasks, video_ious
+from vistool.eval.video_iou import TrackMasks, intersections, same_size_shapes, video_ious
 from vistool.eval.ytvis import evaluate, occlusion_score
 from vistool.io import rle
 from vistool.io.ytvis import ResultTrack, YtvisAnnotation, YtvisCategory, YtvisDataset, YtvisVideo
@@ -78,6 +78,25 @@ def test_zip_truncates_to_the_shorter_frame_list():
     assert ious_of([[a, a, None, None]], gt, 4, 4).tolist() == [[0.5]]
     ds = dataset(4, 4, 4, [(1, 1, 1, gt[0])])
     assert evaluate(ds, [ResultTrack(1, 1, 0.9, [a, a])]).stats["AP"] == pytest.approx(ONE, abs=1e-12)
+
+
+def _random_track(rng, h: int, w: int, frames: int) -> list:
+    return [None if rng.random() < 0.2 else mask(h, w, (*sorted(rng.integers(0, h + 1, 2)),
+                                                        *sorted(rng.integers(0, w + 1, 2))))
+            for _ in range(frames)]
+
+
+def test_many_frames_per_pycocotools_call_give_exact_intersections():
+    rng = np.random.default_rng(3)
+    h, w, frames = 6, 5, 20                       # 30 px: 8 (h, w) shapes, so 3 calls at most 8 frames each
+    dts = [_random_track(rng, h, w, frames) for _ in range(4)]
+    gts = [_random_track(rng, h, w, frames) for _ in range(3)]
+    dt, gt = TrackMasks.build(dts, (h, w), "dt"), TrackMasks.build(gts, (h, w), "gt")
+    expected = np.array([[sum(int((rle.decode(a) & rle.decode(b)).sum()) for a, b in zip(d, g)
+                              if a is not None and b is not None) for g in gts] for d in dts])
+    assert len(same_size_shapes(h, w)) == 8 and all(a * b == h * w for a, b in same_size_shapes(h, w))
+    assert np.array_equal(intersections(dt, gt), expected)
+    assert np.array_equal(intersections(dt, gt, max_pairs=1), expected)     # one frame per call
 
 
 # ------------------------------------------------------------------ size ranges

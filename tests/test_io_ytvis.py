@@ -239,3 +239,13 @@ def test_dataset_built_in_code_is_written_in_the_file_layout(tmp_path):
     assert ann["areas"] == [4.0, None] and ann["bboxes"] == [[0.0, 0.0, 2.0, 2.0], None]
     assert ann["segmentations"][1] is None and "occlusion" not in ann and ann["iscrowd"] == 0
     assert raw["videos"][0] == {"id": 1, "width": W, "height": H, "length": 2, "file_names": ["a.jpg", "b.jpg"]}
+
+
+def test_labels_follow_sorted_category_ids_whatever_the_file_order():
+    from vistool.io.ytvis import label_of, parse_dataset
+
+    data = {"videos": [], "annotations": [],
+            "categories": [{"id": 7, "name": "seven"}, {"id": 2, "name": "two"}, {"id": 5, "name": "five"}]}
+    dataset = parse_dataset(data)
+    assert dataset.category_names == ["two", "five", "seven"]
+    assert label_of(7, dataset.categories) == 2

@@ -37,6 +37,7 @@ def evaluate(gt: str, results: str, json_out: str | None, per_category: bool) ->
       vistool evaluate valid/instances.json results.json
       vistool eval valid/instances.json results.json --json metrics.json --per-category
     """
+    from vistool.errors import InputError
     from vistool.eval.ytvis import evaluate_files
     from vistool.io.atomic import write_json
 
@@ -47,7 +48,10 @@ def evaluate(gt: str, results: str, json_out: str | None, per_category: bool) ->
     if per_category:
         console.print(_category_table(result))
     if json_out:
-        write_json(json_out, result.to_flat_json(), indent=2)
+        try:
+            write_json(json_out, result.to_flat_json(), indent=2)
+        except OSError as exc:
+            raise InputError(f"{json_out}: cannot write the --json file ({exc.strerror or exc})") from None
         console.print(f"wrote {json_out}")
 
 

@@ -34,7 +34,7 @@ class TrackMasks:
     """The per-frame masks of N tracks of one video.
 
     Attributes:
-        frames: per track, per frame a COCO RLE dict (bytes counts) or None.
+        frames: per track, per frame a compressed RLE dict or None.
         lengths: (N,) number of frame entries of each track.
         present: (N, F) bool, F = the longest track; False beyond a track's end.
         areas: (N, F) float pixel counts, 0 where absent.
@@ -49,13 +49,13 @@ class TrackMasks:
 
     @classmethod
     def build(cls, segmentations: Sequence[Sequence[dict | None]], size: tuple[int, int], what: str) -> "TrackMasks":
-        """Convert N tracks' segmentation lists; every mask must have ``size`` (H, W).
+        """Check N tracks' segmentation lists and measure their masks; every mask must have ``size`` (H, W).
 
         Raises:
             InputError: a mask does not have the video's size (``what`` names the tracks).
         """
         size_list = [int(size[0]), int(size[1])]
-        frames = [[None if s is None else _as_coco(s, size_list, what) for s in track] for track in segmentations]
+        frames = [[None if s is None else _checked(s, size_list, what) for s in track] for track in segmentations]
         lengths = np.asarray([len(t) for t in frames], dtype=np.int64)
         width = int(lengths.max(initial=0))
         present = np.zeros((len(frames), width), dtype=bool)
@@ -76,34 +76,28 @@ class TrackMasks:
 
     def mean_areas(self) -> np.ndarray:
         """(N,) mean area over present frames with a non-zero area; 0 for a track with none."""
-        nonzero = self.areas > 0
-        counts = nonzero.sum(axis=1)
+        counts = (self.areas > 0).sum(axis=1)
         means = np.zeros(len(self), dtype=np.float64)
-        for n in np.flatnonzero(counts):
-            means[n] = self.areas[n][nonzero[n]].mean()
+        np.divide(self.areas.sum(axis=1), counts, out=means, where=counts > 0)   # integer sums: exact
         return means
 
 
-def _as_coco(segmentation: dict, size: list[int], what: str) -> dict:
-    """A mask as pycocotools wants it (bytes counts), after checking its size (H, W)."""
+def _checked(segmentation: dict, size: list[int], what: str) -> dict:
+    """``segmentation`` after checking it is an RLE of ``size`` (H, W); list counts are compressed."""
     try:
         counts, mask_size = segmentation["counts"], list(segmentation["size"])
     except (TypeError, KeyError):
         raise InputError(f"{what}: a segmentation is neither an RLE dict nor None") from None
     if mask_size != size:
         raise InputError(f"{what}: RLE size {mask_size} does not match the video size {size} (height, width)")
-    if isinstance(counts, str):
-        return {"size": size, "counts": counts.encode("utf-8")}
-    if isinstance(counts, list):
-        counts = rle_io.normalize(segmentation)["counts"].encode("utf-8")
-    return {"size": size, "counts": counts}
+    return rle_io.normalize(segmentation) if isinstance(counts, list) else segmentation
 
 
-def intersections(dt: TrackMasks, gt: TrackMasks, size: tuple[int, int], max_pairs: int = 1 << 20) -> np.ndarray:
+def intersections(dt: TrackMasks, gt: TrackMasks, max_pairs: int = 1 << 20) -> np.ndarray:
     """(D, G) summed per-frame intersection areas over frames where both are present.
 
     Args:
-        dt, gt: the tracks; masks have ``size`` (H, W).
+        dt, gt: the tracks of one video (same frame size).
         max_pairs: bound on the (mask, mask) pairs of one pycocotools call.
     """
     inter = np.zeros((len(dt), len(gt)), dtype=np.float64)
@@ -112,7 +106,7 @@ def intersections(dt: TrackMasks, gt: TrackMasks, size: tuple[int, int], max_pai
     gt_frame, gt_track = np.nonzero(gt.present[:, :frames].T)
     dt_bounds = np.searchsorted(dt_frame, np.arange(frames + 1))
     gt_bounds = np.searchsorted(gt_frame, np.arange(frames + 1))
-    shapes = same_size_shapes(*size)
+    shapes = same_size_shapes(*dt.size)
     for first, last in _frame_chunks(np.diff(dt_bounds), np.diff(gt_bounds), len(shapes), max_pairs):
         d = slice(dt_bounds[first], dt_bounds[last])
         g = slice(gt_bounds[first], gt_bounds[last])
@@ -126,8 +120,10 @@ def intersections(dt: TrackMasks, gt: TrackMasks, size: tuple[int, int], max_pai
     return inter
 
 
-def _relabel(coco: dict, shape: tuple[int, int]) -> dict:
-    return {"size": shape, "counts": coco["counts"]}
+def _relabel(segmentation: dict, shape: tuple[int, int]) -> dict:
+    """The same run-length counts labelled with another (h, w) of the same pixel count."""
+    counts = segmentation["counts"]
+    return {"size": shape, "counts": counts.encode("utf-8") if isinstance(counts, str) else counts}
 
 
 def _frame_chunks(num_dt: np.ndarray, num_gt: np.ndarray, max_frames: int, max_pairs: int) -> list[tuple[int, int]]:
@@ -157,7 +153,7 @@ def same_size_shapes(height: int, width: int) -> tuple[tuple[int, int], ...]:
 
 def video_ious(dt: TrackMasks, gt: TrackMasks) -> np.ndarray:
     """(D, G) video IoU of every prediction with every ground truth."""
-    inter = intersections(dt, gt, dt.size)
+    inter = intersections(dt, gt)
     if inter.size == 0:
         return inter
     # Sum of both tracks' areas over the zipped frames: cumulative areas up to min(len_d, len_g).

@@ -10,6 +10,9 @@ thresholds for every size/occlusion setting (:mod:`vistool.eval.matching`), and
 per category COCO-style precision/recall over all videos
 (:mod:`vistool.eval.accumulate`).
 
+Like the official code, a match is recorded by the ground truth's annotation
+id, so a match to an annotation with id 0 counts as a miss (the loader warns).
+
 Example::
 
     from vistool.eval import evaluate_files
@@ -84,6 +87,7 @@ class EvalResult:
             category x size range x occlusion range x maxDets; -1 without ground truth.
         recall: (T, K, A, O, M) final recall, -1 likewise.
         occlusion: whether the OVIS occlusion axis was evaluated.
+        timings: seconds spent ("evaluate", and "load" from :func:`evaluate_files`).
     """
 
     stats: dict[str, float]
@@ -204,20 +208,22 @@ def _evaluate_video(video: YtvisVideo, gts: list[YtvisAnnotation], dts: dict[int
     dt_masks = TrackMasks.build([t.segmentations for t in kept], size, f"results of {what}")
     gt_masks = TrackMasks.build([a.segmentations for a in gts], size, f"ground truth of {what}")
     dt_cat = np.asarray([t.category_id for t in kept], dtype=np.int64)
-    ious = _same_category_ious(dt_masks, gt_masks, dt_cat, np.asarray([a.category_id for a in gts], dtype=np.int64))
+    gt_cat = np.asarray([a.category_id for a in gts], dtype=np.int64)
+    ious = _same_category_ious(dt_masks, gt_masks, dt_cat, gt_cat)                    # (D, G)
     dt_score = np.asarray([t.score for t in kept], dtype=np.float64)
     dt_area = dt_masks.mean_areas()
-    gt_cat = np.asarray([a.category_id for a in gts], dtype=np.int64)
     gt_ids = np.asarray([a.id for a in gts], dtype=np.int64)
     crowd = np.asarray([bool(a.iscrowd) for a in gts], dtype=bool)
     gt_area = np.asarray([gt_mean_area(a.areas) for a in gts], dtype=np.float64)
     gt_occ = np.asarray([occlusion_score(a.occlusion) if a.occlusion is not None else 0.0 for a in gts])
+    bounds = _setting_bounds(occ_ranges)
+    gt_ignore = _gt_ignore(crowd, gt_area, gt_occ, bounds)                            # (S, G)
+    dt_outside = _dt_outside(dt_area, bounds)                                         # (S, D)
     for cat in sorted(set(dt_cat.tolist()) | set(gt_cat.tolist())):
         di, gi = np.flatnonzero(dt_cat == cat), np.flatnonzero(gt_cat == cat)
-        gt_ignore = _gt_ignore(crowd[gi], gt_area[gi], gt_occ[gi], occ_ranges)      # (S, G)
-        found = greedy_match(ious[np.ix_(di, gi)], gt_ignore, crowd[gi], IOU_THRESHOLDS)
-        tp, fp = detection_flags(found, gt_ignore, gt_ids[gi], _dt_outside(dt_area[di], len(occ_ranges)))
-        matches[cat].add(dt_score[di], tp, fp, num_gt=(~gt_ignore).sum(axis=1))
+        found = greedy_match(ious[np.ix_(di, gi)], gt_ignore[:, gi], crowd[gi], IOU_THRESHOLDS)
+        tp, fp = detection_flags(found, gt_ignore[:, gi], gt_ids[gi], dt_outside[:, di])
+        matches[cat].add(dt_score[di], tp, fp, num_gt=(~gt_ignore[:, gi]).sum(axis=1))
 
 
 def _same_category_ious(dt: TrackMasks, gt: TrackMasks, dt_cat: np.ndarray, gt_cat: np.ndarray) -> np.ndarray:
@@ -255,20 +261,21 @@ def occlusion_score(labels: Sequence[str | None]) -> float:
     return sum(top) / len(top)
 
 
-def _gt_ignore(crowd: np.ndarray, area: np.ndarray, occ: np.ndarray,
-               occ_ranges: dict[str, tuple[float, float]]) -> np.ndarray:
-    """(S, G) ignored ground truths per (size range, occlusion range) setting; bounds inclusive."""
-    rows = []
-    for lo, hi in AREA_RANGES.values():
-        for occ_lo, occ_hi in occ_ranges.values():
-            rows.append(crowd | (area < lo) | (area > hi) | (occ < occ_lo) | (occ > occ_hi))
-    return np.asarray(rows, dtype=bool).reshape(len(rows), crowd.shape[0])
+def _setting_bounds(occ_ranges: dict[str, tuple[float, float]]) -> np.ndarray:
+    """(S, 4) [area_lo, area_hi, occ_lo, occ_hi] per setting, size range major."""
+    return np.asarray([(*area, *occ) for area in AREA_RANGES.values() for occ in occ_ranges.values()],
+                      dtype=np.float64)
 
 
-def _dt_outside(area: np.ndarray, num_occ: int) -> np.ndarray:
+def _gt_ignore(crowd: np.ndarray, area: np.ndarray, occ: np.ndarray, bounds: np.ndarray) -> np.ndarray:
+    """(S, G) ground truths ignored in each setting: crowd, or size/occlusion outside (bounds inclusive)."""
+    lo, hi, occ_lo, occ_hi = (b[:, None] for b in bounds.T)
+    return crowd[None, :] | (area < lo) | (area > hi) | (occ < occ_lo) | (occ > occ_hi)
+
+
+def _dt_outside(area: np.ndarray, bounds: np.ndarray) -> np.ndarray:
     """(S, D) predictions whose mean area is outside the setting's size range."""
-    rows = [(area < lo) | (area > hi) for lo, hi in AREA_RANGES.values() for _ in range(num_occ)]
-    return np.asarray(rows, dtype=bool).reshape(len(rows), area.shape[0])
+    return (area < bounds[:, :1]) | (area > bounds[:, 1:2])
 
 
 def _per_category(gt: YtvisDataset, results: Sequence[ResultTrack], category_ids: list[int],

@@ -262,7 +262,7 @@ def _parse_categories(check: Checker, raw_categories: list) -> list[YtvisCategor
         name = check.text(check.key(raw, "name", where), f"{where}.name")
         sup = raw.get("supercategory") or ""
         categories.append(YtvisCategory(id=cat_id, name=name, supercategory=str(sup)))
-    return categories
+    return sorted(categories, key=lambda c: c.id)  # label i = the i-th smallest category id, everywhere
 
 
 def _parse_annotation(check: Checker, raw: Any, where: str, videos: dict[int, YtvisVideo],

@@ -170,12 +170,20 @@ class Checker:
 
     def area(self, value: Any, where: str) -> float | None:
         """One frame's area: a number or null."""
-        return None if value is None else self.number(value, where)
+        if value is None:
+            return None
+        if (type(value) is float or type(value) is int) and math.isfinite(value):
+            return float(value)
+        return self.number(value, where)
 
     def bbox(self, value: Any, where: str) -> list[float] | None:
         """One frame's ``[x, y, w, h]`` box or null."""
         if value is None:
             return None
+        if type(value) is list and len(value) == 4 and all(type(v) is float or type(v) is int for v in value):
+            box = [float(v) for v in value]
+            if all(map(math.isfinite, box)):
+                return box
         box = self.array(value, where)
         if len(box) != 4:
             self.fail(where, f"expected [x, y, w, h], got {len(box)} values")
