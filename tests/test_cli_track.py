@@ -2,6 +2,8 @@
 
 import json
 
+import cv2
+
 import numpy as np
 
 from tests.helpers_video import write_squares_video
@@ -65,9 +67,14 @@ def test_batch_failure_of_one_video_keeps_the_others(tmp_path, run_cli, stub_mod
 
 
 def test_segment_writes_per_frame_records(tmp_path, run_cli, stub_model):
-    write_squares_video(tmp_path / "v.mp4", num_frames=4)
-    run = run_cli("segment", tmp_path / "v.mp4", "-o", tmp_path / "seg.json")
+    frames = write_squares_video(tmp_path / "v", num_frames=4)
+    frames[1][:] = 0  # nothing in frame 1: it is still listed as an image
+    for i, frame in enumerate(frames):
+        cv2.imwrite(str(tmp_path / "v" / f"{i:05d}.png"), frame)
+    run = run_cli("segment", tmp_path / "v", "-o", tmp_path / "seg.json", "--stride", "1")
     assert run.code == 0, run.stderr
     data = json.loads((tmp_path / "seg.json").read_text())
-    records = data["annotations"] if isinstance(data, dict) else data
-    assert len(records) == 8
+    assert [im["frame_index"] for im in data["images"]] == [0, 1, 2, 3]
+    assert len(data["annotations"]) == 6
+    assert {a["image_id"] for a in data["annotations"]} == {1, 3, 4}
+    assert data["categories"] == [{"id": 1, "name": "blob"}]

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Protocol
 
 from vistool import __version__
-from vistool.engine.infer import FrameSource, InferOptions, run_video
+from vistool.engine.infer import FrameCollector, FrameSource, InferOptions, run_video
 from vistool.engine.sources import expand_sources, open_source, source_name
 from vistool.errors import InputError, VistoolError
 from vistool.io import video_result
@@ -148,7 +148,7 @@ def _run_one(job: BatchJob, model, source: FrameSource, target: Path, reporter: 
         raise InputError(f"{source.info.source}: no frames to process (check --start/--max-frames)")
     result.meta = _meta(job, model, result, time.perf_counter() - began)
     if not job.options.track:
-        _write_frames(target, result, frames.records)
+        _write_frames(target, result, frames)
     elif job.single_file:
         _write_results_file(target, result)
     else:
@@ -179,11 +179,7 @@ def _write_results_file(target: Path, result: VideoResult) -> None:
     write_json(target.with_suffix(".meta.json"), {"video": result.info.name, **result.meta})
 
 
-def _write_frames(target: Path, result: VideoResult, records: list[dict]) -> None:
+def _write_frames(target: Path, result: VideoResult, frames: FrameCollector) -> None:
     from vistool.io.ytvis import frame_records_to_json
 
-    data = frame_records_to_json(records, result)
-    if target.suffix.lower() == ".json":
-        write_json(target, data)
-    else:
-        write_json(target / f"{result.info.name}.json", data)
+    write_json(target, frame_records_to_json(frames.records, result, frames.frame_indices))

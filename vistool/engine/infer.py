@@ -140,17 +140,21 @@ class FrameCollector:
 
     score_threshold: float = 0.0
     records: list[dict] = field(default_factory=list)
-    num_frames: int = 0
+    frame_indices: list[int] = field(default_factory=list)
+
+    @property
+    def num_frames(self) -> int:
+        return len(self.frame_indices)
 
     def add(self, instances: FrameInstances) -> None:
         position = self.num_frames
-        self.num_frames += 1
+        self.frame_indices.append(int(instances.frame_index))
         keep = instances.scores >= self.score_threshold
         masks = instances.masks[keep].cpu().numpy()
         for k, rle in enumerate(rle_io.encode_many(masks)):
             x1, y1, x2, y2 = (float(v) for v in instances.boxes[keep][k])
             self.records.append({
-                "frame": position, "frame_index": int(instances.frame_index),
+                "frame": position,
                 "label": int(instances.labels[keep][k]), "score": float(instances.scores[keep][k]),
                 "bbox": [x1, y1, x2 - x1, y2 - y1], "segmentation": rle,
             })

@@ -168,18 +168,21 @@ def video_result_to_records(result: "VideoResult", video_id: int,
     return results_to_json([result_track_from(video_id, t, categories) for t in result.tracks])
 
 
-def frame_records_to_json(records: Sequence[dict], result: "VideoResult") -> dict:
+def frame_records_to_json(records: Sequence[dict], result: "VideoResult", frame_indices: Sequence[int]) -> dict:
     """COCO-style per-frame instances (``vistool segment``) as one JSON object.
 
-    Each record has ``frame``, ``frame_index``, ``label``, ``score``, ``bbox``
-    ``[x, y, w, h]`` and ``segmentation`` (RLE); labels become category ids.
+    Args:
+        records: per instance ``frame`` (position among the processed frames),
+            ``label``, ``score``, ``bbox`` ``[x, y, w, h]`` and ``segmentation`` (RLE).
+        result: the video (size, name, categories, file names).
+        frame_indices: source frame index of every processed frame; one image each,
+            also for frames without instances.
     """
     info = result.info
     names = result.file_names or []
-    frames = sorted({int(r["frame"]): int(r.get("frame_index", r["frame"])) for r in records}.items())
-    images = [{"id": position + 1, "frame_index": index, "width": info.width, "height": info.height,
-               "file_name": names[position] if position < len(names) else f"{info.name}/{index:05d}.jpg"}
-              for position, index in frames]
+    images = [{"id": position + 1, "frame_index": int(index), "width": info.width, "height": info.height,
+               "file_name": names[position] if position < len(names) else f"{info.name}/{int(index):05d}.jpg"}
+              for position, index in enumerate(frame_indices)]
     annotations = [{"id": k + 1, "image_id": int(r["frame"]) + 1, "category_id": category_id_of(r["label"]),
                     "score": float(r["score"]), "bbox": [float(v) for v in r["bbox"]],
                     "area": rle_io.area(r["segmentation"]), "segmentation": rle_io.normalize(r["segmentation"]),
