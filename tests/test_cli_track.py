@@ -78,3 +78,25 @@ def test_segment_writes_per_frame_records(tmp_path, run_cli, stub_model):
     assert len(data["annotations"]) == 6
     assert {a["image_id"] for a in data["annotations"]} == {1, 3, 4}
     assert data["categories"] == [{"id": 1, "name": "blob"}]
+
+
+def test_weights_alone_choose_the_method_and_are_recorded(tmp_path, run_cli, monkeypatch):
+    """`--weights` without `--method` loads that checkpoint's method; the meta file records its sha256."""
+    import vistool.weights as weights_mod
+    from tests.stub_model import StubModel
+
+    seen = {}
+
+    def fake_load(method, weights, device):
+        seen.update(method=method, weights=weights)
+        model = StubModel()
+        model.checkpoint_info = {"path": weights, "sha256": "ab" * 32, "config": {}}
+        return model
+
+    monkeypatch.setattr(weights_mod, "load_model", fake_load)
+    write_squares_video(tmp_path / "v.mp4", num_frames=3)
+    (tmp_path / "w.pt").write_bytes(b"x")
+    run = run_cli("track", tmp_path / "v.mp4", "-w", tmp_path / "w.pt", "-o", tmp_path / "out.json")
+    assert run.code == 0, run.stderr
+    assert seen == {"method": None, "weights": str(tmp_path / "w.pt")}
+    assert json.loads((tmp_path / "out.meta.json").read_text())["weights_sha256"] == "ab" * 32

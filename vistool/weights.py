@@ -227,5 +227,7 @@ def load_model(method: str | None, weights: str | None, device: str | torch.devi
         if method is None:
             raise MethodError("give --method or --weights: neither names a model")
         weights = str(default_weights(method))
-    model, _ = load_checkpoint_model(weights, method, device)
+    model, data = load_checkpoint_model(weights, method, device)
+    # provenance for the .meta.json of results: which file, which bytes, which config
+    model.checkpoint_info = {"path": str(weights), "sha256": sha256_file(weights), "config": data["config"]}
     return model

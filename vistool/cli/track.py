@@ -22,8 +22,9 @@ YouTube-VIS split folders (JPEGImages/ beside a dataset JSON).
 def _common_options(func):
     options = [
         click.argument("inputs", nargs=-1, required=True),
-        click.option("--method", "-m", default="efficientvis", show_default=True,
-                     help="Method to run (see 'vistool models')."),
+        click.option("--method", "-m", default=None,
+                     help="Method to run (see 'vistool models'); default: the method of --weights, "
+                          "else efficientvis."),
         click.option("--weights", "-w", type=click.Path(dir_okay=False), default=None,
                      help="Checkpoint to load instead of the method's bundled weights."),
         click.option("--output", "-o", type=click.Path(), required=True,
@@ -70,12 +71,17 @@ def segment(**kwargs) -> None:
     _run(track=False, **kwargs)
 
 
-def _run(track: bool, inputs: tuple[str, ...], method: str, weights: str | None, output: str,
+DEFAULT_METHOD = "efficientvis"
+
+
+def _run(track: bool, inputs: tuple[str, ...], method: str | None, weights: str | None, output: str,
          overlay: str | None, device: str, stride: int, max_frames: int | None, start: int,
          score_threshold: float, overwrite: bool) -> None:
     from vistool.engine.batch import BatchJob, run_batch
     from vistool.engine.infer import InferOptions
 
+    if method is None and weights is None:
+        method = DEFAULT_METHOD
     options = InferOptions(stride=stride, max_frames=max_frames, start=start,
                            score_threshold=score_threshold, track=track)
     single_file = output.lower().endswith(".json")

@@ -50,7 +50,8 @@ class BatchJob:
 
     Attributes:
         inputs: CLI inputs (files, folders, globs, split folders, webcam, URLs).
-        method, weights, device: which model to run, and where.
+        method, weights, device: which model to run, and where (method None: the
+            checkpoint's own method).
         output: a results .json (single_file) or an output folder.
         overlay: overlay MP4 (single file) or folder of overlays, or None.
         options: frame selection and thresholds.
@@ -59,7 +60,7 @@ class BatchJob:
     """
 
     inputs: list[str]
-    method: str
+    method: str | None
     weights: str | None
     output: Path
     overlay: Path | None
@@ -79,7 +80,7 @@ class BatchSummary:
     failed: list[tuple[str, VistoolError]] = field(default_factory=list)
 
 
-def build_model(method: str, weights: str | None, device: str):
+def build_model(method: str | None, weights: str | None, device: str):
     """Build a method's model with its weights (the bundled ones when ``weights`` is None)."""
     from vistool.weights import load_model
 
@@ -160,7 +161,7 @@ def _meta(job: BatchJob, model, result: VideoResult, seconds: float) -> dict:
     info = getattr(model, "checkpoint_info", None) or {}
     return {
         "vistool_version": __version__,
-        "method": job.method,
+        "method": getattr(model, "method", None) or job.method,
         "weights": info.get("path", job.weights),
         "weights_sha256": info.get("sha256"),
         "config": info.get("config"),
