@@ -36,7 +36,7 @@ def models() -> None:
     for column in ("method", "file", "data", "metrics", "sha256"):
         weights.add_column(column)
     for e in entries:
-        metrics = ", ".join(f"{k} {v:.1f}" if isinstance(v, (int, float)) else f"{k} {v}"
+        metrics = ", ".join(f"{k} {v:.3f}" if isinstance(v, (int, float)) else f"{k} {v}"
                             for k, v in (e.get("metrics") or {}).items())
         name = e["file"] + (" (default)" if e.get("default") else "")
         weights.add_row(e["method"], name, str(e.get("data", "")), metrics or "-", e["sha256"][:12])
