@@ -1,11 +1,13 @@
 """Peak memory of the whole track path (decode -> model -> RLE -> JSON) vs video length.
 
-Generates two 640x360 H.264 videos (white boxes moving on black) with the
-bundled ffmpeg, runs the test stub model (tests/stub_model.py) through
-``vistool.engine.batch.run_batch`` in a fresh subprocess per video, and prints
-the peak RSS and frames/s of each. Memory must not grow with the video length.
+Generates H.264 videos (white boxes moving on black, 640x360 by default) with
+the bundled ffmpeg, runs the test stub model (tests/stub_model.py) -- or a real
+checkpoint with ``--weights`` -- through ``vistool.engine.batch.run_batch`` in a
+fresh subprocess per video, and prints the peak RSS and frames/s of each.
+Memory must not grow with the video length.
 
     python benchmarks/bench_track_memory.py [--frames 200 20000] [--keep DIR]
+    python benchmarks/bench_track_memory.py --weights weights/rgnnvis_mnv3l_synth.pt --frames 300 2000 --size 384x216
 """
 
 from __future__ import annotations
@@ -22,29 +24,30 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def make_video(path: Path, frames: int, fps: int = 30) -> None:
-    """Two white boxes moving across a black 640x360 frame, H.264."""
+def make_video(path: Path, frames: int, size: str = "640x360", fps: int = 30) -> None:
+    """Two white boxes moving across a black frame, H.264."""
     import imageio_ffmpeg
 
-    boxes = ("drawbox=x='mod(t*90,560)':y=80:w=60:h=50:color=white:t=fill,"
-             "drawbox=x='520-mod(t*60,480)':y=220:w=40:h=70:color=white:t=fill")
+    w, h = (int(v) for v in size.split("x"))
+    boxes = (f"drawbox=x='mod(t*90,{w - 80})':y={h // 4}:w=60:h=50:color=white:t=fill,"
+             f"drawbox=x='{w - 120}-mod(t*60,{w - 160})':y={h // 2}:w=40:h=70:color=white:t=fill")
     cmd = [imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-loglevel", "error", "-f", "lavfi",
-           "-i", f"color=black:s=640x360:r={fps}", "-vf", boxes, "-frames:v", str(frames),
+           "-i", f"color=black:s={size}:r={fps}", "-vf", boxes, "-frames:v", str(frames),
            "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", str(path)]
     subprocess.run(cmd, check=True)
 
 
-def measure(video: Path, out_dir: Path) -> dict:
-    """Run the stub through the batch engine in this process; return peak RSS and speed."""
+def measure(video: Path, out_dir: Path, weights: str | None) -> dict:
+    """Run the stub (or ``weights``) through the batch engine in this process; return peak RSS and speed."""
     sys.path.insert(0, str(ROOT))
     from tests.stub_model import StubModel
     from vistool.engine.batch import BatchJob, run_batch
     from vistool.engine.infer import InferOptions
 
-    job = BatchJob(inputs=[str(video)], method="stub", weights=None, output=out_dir / f"{video.stem}.json",
+    job = BatchJob(inputs=[str(video)], method=None if weights else "stub", weights=weights, output=out_dir / f"{video.stem}.json",
                    overlay=None, device="cpu", options=InferOptions(), single_file=True, overwrite=True)
     began = time.perf_counter()
-    run_batch(job, model=StubModel(max_jump=80.0))
+    run_batch(job, model=None if weights else StubModel(max_jump=80.0))
     seconds = time.perf_counter() - began
     results = json.loads((out_dir / f"{video.stem}.json").read_text())
     frames = len(results[0]["segmentations"]) if results else 0
@@ -56,21 +59,25 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--frames", type=int, nargs="+", default=[200, 20000])
     parser.add_argument("--keep", type=Path, default=None, help="keep the generated videos here")
+    parser.add_argument("--weights", default=None, help="a checkpoint to run instead of the stub model")
+    parser.add_argument("--size", default="640x360", help="frame size WxH of the generated videos")
     parser.add_argument("--child", type=Path, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child is not None:
-        print(json.dumps(measure(args.child, args.child.parent)))
+        print(json.dumps(measure(args.child, args.child.parent, args.weights)))
         return
     work = args.keep or Path(tempfile.mkdtemp(prefix="vistool-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     rows = []
     for n in args.frames:
-        video = work / f"boxes_{n}.mp4"
+        video = work / f"boxes_{args.size}_{n}.mp4"
         if not video.exists():
-            make_video(video, n)
-        out = subprocess.run([sys.executable, __file__, "--child", str(video)], check=True,
+            make_video(video, n, args.size)
+        extra = ["--weights", args.weights] if args.weights else []
+        out = subprocess.run([sys.executable, __file__, "--child", str(video), *extra], check=True,
                              capture_output=True, text=True).stdout
         rows.append(json.loads(out.strip().splitlines()[-1]))
+    print(f"model: {args.weights or 'stub (tests/stub_model.py)'}, size {args.size}")
     print(f"{'frames':>8} {'tracks':>6} {'seconds':>8} {'frames/s':>9} {'peak RSS MB':>12}")
     for r in rows:
         print(f"{r['frames']:>8} {r['tracks']:>6} {r['seconds']:>8.1f} {r['frames'] / r['seconds']:>9.1f} "
