@@ -29,7 +29,7 @@ def _size(ctx: click.Context, param: click.Parameter, value: str) -> tuple[int, 
 @click.argument("out", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--split", type=click.Choice(list(SPLIT_SEEDS)), default="train", show_default=True,
               help="Split folder written under OUT.")
-@click.option("--videos", type=click.IntRange(min=0), default=10, show_default=True, help="Number of videos.")
+@click.option("--videos", type=click.IntRange(min=1), default=10, show_default=True, help="Number of videos.")
 @click.option("--seed", type=click.IntRange(min=0), default=None,
               help="Base seed [default: train 0, valid 1, test 2, so splits never share videos].")
 @click.option("--preset", type=click.Choice(PRESET_NAMES), default="standard", show_default=True,
