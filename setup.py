@@ -6,6 +6,7 @@ from pathlib import Path
 from setuptools import find_packages, setup
 
 HERE = Path(__file__).parent
+WEIGHTS = sorted(str(p.relative_to(HERE)) for p in (HERE / "weights").glob("*") if p.is_file())
 VERSION = re.search(r'__version__ = "([^"]+)"', (HERE / "vistool" / "__init__.py").read_text()).group(1)
 
 setup(
@@ -18,6 +19,7 @@ setup(
     packages=find_packages(include=["vistool", "vistool.*"]),
     include_package_data=True,
     package_data={"vistool": ["py.typed"]},
+    data_files=[("share/vistool/weights", WEIGHTS)] if WEIGHTS else [],
     install_requires=[
         "torch==2.14.1",
         "torchvision==0.29.1",

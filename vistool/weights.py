@@ -20,6 +20,7 @@ import hashlib
 import json
 import logging
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -39,9 +40,19 @@ MANIFEST_NAME = "manifest.json"
 
 
 def weights_dir() -> Path:
-    """Folder of bundled weights: ``$VISTOOL_WEIGHTS_DIR`` or ``weights/`` beside the package."""
+    """Folder of bundled weights.
+
+    ``$VISTOOL_WEIGHTS_DIR`` if set; else ``weights/`` beside the package (a
+    source checkout or editable install); else ``<prefix>/share/vistool/weights``
+    where a regular ``pip install`` puts them (see setup.py).
+    """
     env = os.environ.get("VISTOOL_WEIGHTS_DIR")
-    return Path(env) if env else Path(__file__).resolve().parent.parent / "weights"
+    if env:
+        return Path(env)
+    checkout = Path(__file__).resolve().parent.parent / "weights"
+    if checkout.is_dir():
+        return checkout
+    return Path(sys.prefix) / "share" / "vistool" / "weights"
 
 
 def sha256_file(path: str | os.PathLike) -> str:
