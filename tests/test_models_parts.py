@@ -113,3 +113,17 @@ def test_transform_round_trip_to_original_resolution():
     full[0, :, :8] = 1  # left quarter of the padded input = left 32 px of 100 -> 32% of 240
     out = tf.full_masks_to_original(full, meta)
     assert out.shape == (1, 120, 240) and out[0, :, :70].all() and not out[0, :, 85:].any()
+
+
+def test_roi_masks_outside_the_frame_are_empty_not_an_error():
+    import torch
+
+    from vistool.models.transform import FrameTransform, TransformConfig
+
+    transform = FrameTransform(TransformConfig(min_size=48, max_size=64))
+    _, meta = transform.preprocess(torch.zeros((1, 48, 64, 3), dtype=torch.uint8))
+    probs = torch.ones((3, 8, 8))
+    boxes = torch.tensor([[10.0, 10.0, 20.0, 20.0], [70.0, 5.0, 90.0, 20.0], [-30.0, -30.0, -5.0, -5.0]])
+    masks = transform.roi_masks_to_original(probs, boxes, meta)
+    assert masks.shape == (3, 48, 64)
+    assert masks[0].sum() > 0 and not masks[1].any() and not masks[2].any()

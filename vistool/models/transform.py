@@ -126,8 +126,14 @@ class FrameTransform(nn.Module):
         if probs.shape[0] == 0:
             return torch.zeros((0, h, w), dtype=torch.bool, device=probs.device)
         sy, sx = meta.scale
-        pasted = paste_masks_in_image(probs[:, None].float(), scale_boxes(boxes.float(), (1 / sy, 1 / sx)), (h, w))
-        return pasted[:, 0] >= threshold
+        boxes = scale_boxes(boxes.float(), (1 / sy, 1 / sx))
+        # a box entirely outside the frame has no pixels (torchvision's paste cannot slice it)
+        inside = (boxes[:, 0] < w - 1) & (boxes[:, 1] < h - 1) & (boxes[:, 2] > 0) & (boxes[:, 3] > 0)
+        out = torch.zeros((probs.shape[0], h, w), dtype=torch.bool, device=probs.device)
+        if inside.any():
+            pasted = paste_masks_in_image(probs[inside][:, None].float(), boxes[inside], (h, w))
+            out[inside] = pasted[:, 0] >= threshold
+        return out
 
     def full_masks_to_original(self, probs: Tensor, meta: ImageMeta, threshold: float = 0.5) -> Tensor:
         """Whole-frame masks predicted over the padded input (at any stride) -> original frame.
