@@ -236,7 +236,6 @@ class _OverlaySink:
         from vistool.io.video import VideoWriter
 
         self._writer = VideoWriter(str(path), fps=info.fps or 10.0, size=(info.width, info.height))
-        self._writer.__enter__()
 
     def draw(self, frame: np.ndarray, instances: FrameInstances, categories: list[str]) -> None:
         from vistool.viz.overlay import draw_instances
@@ -244,11 +243,10 @@ class _OverlaySink:
         self._writer.write(draw_instances(frame, instances, categories))
 
     def close(self) -> None:
-        self._writer.__exit__(None, None, None)
+        self._writer.close()
 
     def abort(self) -> None:
-        err = RuntimeError("aborted")
-        self._writer.__exit__(type(err), err, None)
+        self._writer.abort()
 
 
 def _open_overlay(path: str | Path | None, info: VideoInfo) -> _OverlaySink | None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Iterator
 
-import cv2
 import numpy as np
 
 from vistool.engine.infer import FrameSource, InferOptions
@@ -46,10 +45,12 @@ def video_source(source: str) -> FrameSource:
 
 
 def _read_rgb(path: Path, index: int) -> np.ndarray:
-    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    from vistool.io.video_images import read_image_rgb
+
+    image = read_image_rgb(str(path))
     if image is None:
         raise VideoReadError(str(path), "cannot read this image", last_good_frame=index - 1 if index else None)
-    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+    return image
 
 
 def _dataset_video_source(images_root: Path, video: dict) -> FrameSource:
