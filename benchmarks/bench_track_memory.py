@@ -7,7 +7,13 @@ fresh subprocess per video, and prints the peak RSS and frames/s of each.
 Memory must not grow with the video length.
 
     python benchmarks/bench_track_memory.py [--frames 200 20000] [--keep DIR]
-    python benchmarks/bench_track_memory.py --weights weights/rgnnvis_mnv3l_synth.pt --frames 300 2000 --size 384x216
+    python benchmarks/bench_track_memory.py --weights weights/rgnnvis_mnv3s_synth.pt --frames 300 2000 --size 384x216
+    python benchmarks/bench_track_memory.py --weights weights/rgnnvis_mnv3s_synth.pt --preset long --frames 300 2000 \
+        --size 384x216
+
+With ``--preset long`` the videos are videos of the synthetic ``long`` preset
+(occluders, objects leaving and coming back): among the first 400 videos of
+``--seed``, the one whose length is closest to each ``--frames`` value.
 """
 
 from __future__ import annotations
@@ -37,6 +43,26 @@ def make_video(path: Path, frames: int, size: str = "640x360", fps: int = 30) ->
     subprocess.run(cmd, check=True)
 
 
+def pick_synth_video(preset: str, seed: int, frames: int, scan: int = 400) -> int:
+    """Index of the video of ``preset`` (seed ``seed``) whose length is closest to ``frames``."""
+    from vistool.data.synth import render_video
+
+    lengths = {i: render_video(preset, seed, i, (64, 36)).num_frames for i in range(scan)}
+    return min(lengths, key=lambda i: abs(lengths[i] - frames))
+
+
+def write_synth_video(path: Path, preset: str, seed: int, index: int, size: str) -> None:
+    """Render synthetic video ``index`` at ``size`` into an H.264 file."""
+    from vistool.data.synth import render_video
+    from vistool.io.video_writer import VideoWriter
+
+    w, h = (int(v) for v in size.split("x"))
+    video = render_video(preset, seed, index, (w, h))
+    with VideoWriter(path, fps=30.0, size=(w, h)) as writer:
+        for frame in video.frames():
+            writer.write(frame.image)
+
+
 def measure(video: Path, out_dir: Path, weights: str | None) -> dict:
     """Run the stub (or ``weights``) through the batch engine in this process; return peak RSS and speed."""
     sys.path.insert(0, str(ROOT))
@@ -61,6 +87,8 @@ def main() -> None:
     parser.add_argument("--keep", type=Path, default=None, help="keep the generated videos here")
     parser.add_argument("--weights", default=None, help="a checkpoint to run instead of the stub model")
     parser.add_argument("--size", default="640x360", help="frame size WxH of the generated videos")
+    parser.add_argument("--preset", default=None, help="use videos of this synthetic preset (e.g. long)")
+    parser.add_argument("--seed", type=int, default=7, help="seed of the synthetic videos (--preset)")
     parser.add_argument("--child", type=Path, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child is not None:
@@ -70,14 +98,21 @@ def main() -> None:
     work.mkdir(parents=True, exist_ok=True)
     rows = []
     for n in args.frames:
-        video = work / f"boxes_{args.size}_{n}.mp4"
-        if not video.exists():
-            make_video(video, n, args.size)
+        if args.preset:
+            index = pick_synth_video(args.preset, args.seed, n)
+            video = work / f"{args.preset}_{args.seed}_{index}_{args.size}.mp4"
+            if not video.exists():
+                write_synth_video(video, args.preset, args.seed, index, args.size)
+        else:
+            video = work / f"boxes_{args.size}_{n}.mp4"
+            if not video.exists():
+                make_video(video, n, args.size)
         extra = ["--weights", args.weights] if args.weights else []
         out = subprocess.run([sys.executable, __file__, "--child", str(video), *extra], check=True,
                              capture_output=True, text=True).stdout
         rows.append(json.loads(out.strip().splitlines()[-1]))
-    print(f"model: {args.weights or 'stub (tests/stub_model.py)'}, size {args.size}")
+    source = f"synthetic '{args.preset}' videos, seed {args.seed}" if args.preset else "moving boxes"
+    print(f"model: {args.weights or 'stub (tests/stub_model.py)'}, {source}, size {args.size}")
     print(f"{'frames':>8} {'tracks':>6} {'seconds':>8} {'frames/s':>9} {'peak RSS MB':>12}")
     for r in rows:
         print(f"{r['frames']:>8} {r['tracks']:>6} {r['seconds']:>8.1f} {r['frames'] / r['seconds']:>9.1f} "

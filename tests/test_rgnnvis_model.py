@@ -202,3 +202,32 @@ def test_cli_train_runs_both_stages(tmp_path, run_cli):
 
     model, ck = load_checkpoint_model(out / "model.pt", "rgnnvis")
     assert ck["method"] == "rgnnvis" and model.config.clip_len == 3
+
+
+def test_cli_train_tracker_stage_from_a_detector_checkpoint_under_an_ablation_config(tmp_path, run_cli):
+    """--weights with another --config: fitting tensors (the frozen detector) load; the 1-block GNN is built anew."""
+    import yaml
+
+    from vistool.weights import read_checkpoint
+
+    def config(name: str, tracker: dict) -> str:
+        path = tmp_path / f"{name}.yaml"
+        path.write_text(yaml.safe_dump({
+            "method": "rgnnvis", "model": {**TINY, "tracker": {**TINY["tracker"], **tracker}},
+            "train": {"size": [64, 48], "batch_size": 1, "steps": 1, "lr": 1e-3, "amp": False, "log_every": 1,
+                      "checkpoint_every": 0, "stages": [{"name": "tracker", "batch_size": 1}]}}))
+        return str(path)
+
+    common = ["--method", "rgnnvis", "--data", "synth:standard", "--device", "cpu"]
+    det = run_cli("train", *common, "--config", config("full", {}), "--stage", "detector", "--out", tmp_path / "det")
+    assert det.code == 0, det.stderr
+    abl = run_cli("train", *common, "--config", config("one_block", {"num_blocks": 1}), "--stage", "tracker",
+                  "--weights", tmp_path / "det" / "model.pt", "--out", tmp_path / "abl")
+    assert abl.code == 0, abl.stderr
+    before = read_checkpoint(tmp_path / "det" / "model.pt")
+    after = read_checkpoint(tmp_path / "abl" / "model.pt")
+    assert after["config"]["tracker"]["num_blocks"] == 1
+    detector_keys = [k for k in before["state_dict"] if k.startswith(("backbone.", "detector."))]
+    assert detector_keys and all(torch.equal(before["state_dict"][k], after["state_dict"][k]) for k in detector_keys)
+    assert any(k.startswith("tracker.gnn.steps.2.") for k in before["state_dict"])
+    assert not any(k.startswith("tracker.gnn.steps.2.") for k in after["state_dict"])

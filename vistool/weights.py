@@ -135,6 +135,25 @@ def load_state(model: nn.Module, state_dict: dict[str, Tensor], where: str = "ch
     model.load_state_dict(state_dict, strict=True)
 
 
+def load_matching_state(model: nn.Module, state_dict: dict[str, Tensor], where: str = "checkpoint") -> list[str]:
+    """Load the entries of ``state_dict`` whose name and shape fit ``model``; return the model keys left as they were.
+
+    For initialising a model whose config differs from the checkpoint's (e.g. an
+    ablation that removes a block): every fitting tensor is copied, the rest keep
+    their fresh initialisation.
+
+    Raises:
+        CheckpointError: not a single tensor fits.
+    """
+    own = model.state_dict()
+    fitting = {k: v.to(own[k].dtype) for k, v in state_dict.items()
+               if k in own and tuple(v.shape) == tuple(own[k].shape)}
+    if not fitting:
+        raise CheckpointError(f"{where}: no parameter fits the model (different method or config?)")
+    model.load_state_dict(fitting, strict=False)
+    return [k for k in own if k not in fitting]
+
+
 def set_backbone_weights(cfg: Any, value: str) -> Any:
     """A copy of a config dataclass whose nested BackboneConfigs have ``weights: value``.
 

@@ -26,6 +26,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "export-json": ("vistool.cli.export", "export_json", "Assemble per-video results into submission or pre-label files."),
     "render": ("vistool.cli.render", "render", "Draw a results file onto its video."),
     "train": ("vistool.cli.train", "train", "Train a method on a dataset or synthetic data."),
+    "pretrain": ("vistool.cli.pretrain", "pretrain",
+                 "Pretrain a backbone on per-pixel categories (offline ImageNet substitute)."),
     "synth": ("vistool.cli.synth", "synth", "Generate the synthetic VIS benchmark."),
     "models": ("vistool.cli.models", "models", "List methods and bundled weights."),
 }

@@ -79,7 +79,7 @@ class RichReporter:
 @click.option("--steps", type=click.IntRange(min=1), default=None, help="Steps per stage (overrides the config).")
 @click.option("--stage", default=None, help="Run only this training stage.")
 @click.option("--weights", default=None, type=click.Path(dir_okay=False),
-              help="Initialise from this checkpoint (fine-tuning).")
+              help="Initialise from this checkpoint (fine-tuning); tensors that do not fit --config stay fresh.")
 @click.option("--backbone-weights", default=None,
               help="Backbone initialisation: imagenet (download), a local state-dict PATH, or none.")
 def train(method: str, data: str, config_path: str | None, out_dir: str, resume: bool, device: str | None,

@@ -295,19 +295,26 @@ def _prepare_model(method: str, data: str, run: RunFile, resume_ck: dict | None,
                    backbone_weights: str | None) -> nn.Module:
     """The model to train: from the resume checkpoint, an init checkpoint, or built fresh."""
     from vistool.data.loader import dataset_categories
-    from vistool.weights import build_model, load_checkpoint_model, load_state
+    from vistool.weights import build_model, load_matching_state, load_state, read_checkpoint
 
     if resume_ck is not None:
         model = build_model(method, resume_ck["config"], resume_ck["categories"], pretrained=False)
         load_state(model, resume_ck["state_dict"], where="resume checkpoint")
         return model
     categories = dataset_categories(data)
-    if weights is not None:
-        model, ck = load_checkpoint_model(weights, method)
-        if list(ck["categories"]) != categories:
-            raise InputError(f"{weights}: its categories {ck['categories']} differ from the data's {categories}")
-        return model
-    return build_model(method, run.model, categories, backbone_weights=backbone_weights)
+    if weights is None:
+        return build_model(method, run.model, categories, backbone_weights=backbone_weights)
+    ck = read_checkpoint(weights)
+    if ck["method"] != method:
+        raise InputError(f"{weights}: checkpoint is for method '{ck['method']}', not '{method}'")
+    if list(ck["categories"]) != categories:
+        raise InputError(f"{weights}: its categories {ck['categories']} differ from the data's {categories}")
+    model = build_model(method, run.model, categories, pretrained=False)
+    kept = load_matching_state(model, ck["state_dict"], where=str(weights))
+    if kept:
+        log.warning("%s: %d tensors of the model do not fit the checkpoint and keep their fresh initialisation: %s%s",
+                    weights, len(kept), ", ".join(kept[:6]), ", ..." if len(kept) > 6 else "")
+    return model
 
 
 def train(method: str, data: str, run: RunFile | None, out_dir: str | Path, *, resume: bool = False,
@@ -321,7 +328,8 @@ def train(method: str, data: str, run: RunFile | None, out_dir: str | Path, *, r
         resume: continue from ``out_dir/last.pt`` (model, optimizer, scheduler, step, RNG).
         steps: override the number of steps of each stage.
         stage: run only this stage (default: all, in order).
-        weights: initialise from this checkpoint instead of building a fresh model.
+        weights: initialise from this checkpoint: the model is built from ``run``'s config and every
+            tensor of the checkpoint that fits (name and shape) is loaded; the others stay fresh.
         backbone_weights: imagenet|PATH|none, overriding the config.
         command: the command line, stored in the checkpoint's training summary.
 

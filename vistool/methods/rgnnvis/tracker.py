@@ -31,6 +31,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torchvision.ops import box_iou
 
+from vistool.errors import ConfigError
 from vistool.methods.rgnnvis.appearance import AppearanceUpdate, gaussian_log_likelihood, gaussian_update
 from vistool.methods.rgnnvis.graph import TrackDetectionGNN, TrackLSTM
 from vistool.methods.rgnnvis.track_manager import (TrackState, allocate, associate, gather_rows, scatter_new,
@@ -46,7 +47,9 @@ class TrackerConfig:
 
     Attributes:
         embed_dim: track/detection/edge embedding size after the first GNN block.
-        num_blocks: gated GNN blocks; residual_blocks: interleave Eq. 2 blocks.
+        num_blocks: gated GNN blocks (>= 1; Table 3's "1 GNN block" ablation is 1, the
+            "no GNN" variant is a different network and is not offered); residual_blocks:
+            interleave Eq. 2 blocks.
         layernorm: LayerNorm in the GNN blocks (RGNNVIS++).
         positional: sine positional encodings in the appearance network (RGNNVIS++).
         appearance_dim: channels of each 1x1-conv branch of the appearance network.
@@ -68,6 +71,10 @@ class TrackerConfig:
     init_threshold: float = 0.31
     train_init_threshold: float = 0.13
     reweight_dim: int = 16
+
+    def __post_init__(self) -> None:
+        if self.num_blocks < 1:
+            raise ConfigError(f"tracker.num_blocks: must be >= 1, got {self.num_blocks}")
 
 
 @dataclass
