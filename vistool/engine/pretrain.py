@@ -167,7 +167,9 @@ def _save_last(path: Path, model: nn.Module, optimizer: torch.optim.Optimizer, s
 
 
 def _resume(out: Path, model: nn.Module, optimizer: torch.optim.Optimizer, cfg: PretrainConfig) -> int:
-    ck = torch.load(out / LAST, map_location="cpu", weights_only=True)
+    from vistool.weights import load_state_file
+
+    ck = load_state_file(out / LAST)
     if ck["config"]["backbone"] != cfg.backbone or ck["config"]["norm"] != cfg.norm:
         raise InputError(f"{out / LAST}: was trained with backbone {ck['config']['backbone']}/{ck['config']['norm']}, "
                          f"not {cfg.backbone}/{cfg.norm}; use another --out")
