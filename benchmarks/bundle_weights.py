@@ -38,10 +38,28 @@ def vistool(*args: str) -> None:
     subprocess.run([sys.executable, "-m", "vistool", *args], check=True)
 
 
-def to_fp16(src: Path, dst: Path) -> str:
-    """Copy the model of checkpoint ``src`` into ``dst`` with fp16 storage; return its sha256."""
+def with_settings(config: dict, settings: list[str]) -> dict:
+    """A copy of a model config dict with ``dotted.key=value`` settings applied (the key must exist)."""
+    import yaml
+
+    config = json.loads(json.dumps(config))
+    for item in settings:
+        dotted, _, value = item.partition("=")
+        node = config
+        *parents, leaf = dotted.split(".")
+        for key in parents:
+            node = node[key]
+        if leaf not in node:
+            raise SystemExit(f"--set {dotted}: no such key in the checkpoint's model config")
+        node[leaf] = yaml.safe_load(value)
+    return config
+
+
+def to_fp16(src: Path, dst: Path, settings: list[str]) -> str:
+    """Copy the model of checkpoint ``src`` into ``dst`` with fp16 storage and inference ``settings``; return its
+    sha256."""
     data = read_checkpoint(src)
-    model = build_model(data["method"], data["config"], data["categories"], pretrained=False)
+    model = build_model(data["method"], with_settings(data["config"], settings), data["categories"], pretrained=False)
     load_state(model, data["state_dict"], where=str(src))
     return save_checkpoint(dst, model, training=data.get("training", {}), half=True)
 
@@ -86,10 +104,13 @@ def main() -> None:
     parser.add_argument("--valid-command", action="append", default=[], help="how each split was made")
     parser.add_argument("--data", default="synth:standard (rendered on the fly)")
     parser.add_argument("--train-command", default="")
+    parser.add_argument("--set", dest="settings", action="append", default=[],
+                        help="inference setting stored in the bundled config, e.g. frame_threshold=0.7 (chosen on a "
+                             "tuning split, never on the reported ones)")
     args = parser.parse_args()
 
     target = weights_dir() / f"{args.name}.pt"
-    sha = to_fp16(args.checkpoint, target)
+    sha = to_fp16(args.checkpoint, target, args.settings)
     data = read_checkpoint(target)
     by_split, commands, speeds = {}, {}, {}
     for item in args.valid:
@@ -107,7 +128,7 @@ def main() -> None:
         "steps": data.get("training", {}).get("global_step"),
         "metrics": {k: by_split[headline][k] for k in KEYS}, "metrics_split": headline,
         "metrics_by_split": by_split, "eval_commands": commands, "valid_splits": args.valid_command,
-        "track_seconds_by_split": speeds, "vistool_version": data.get("vistool_version"),
+        "track_seconds_by_split": speeds, "inference_settings": args.settings, "vistool_version": data.get("vistool_version"),
     }
     manifest_path = weights_dir() / MANIFEST_NAME
     manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {"weights": []}

@@ -1,0 +1,55 @@
+"""Sweep one inference setting of a checkpoint on a tuning split and print the YouTube-VIS metrics.
+
+Pick inference settings (e.g. EfficientVIS ``frame_threshold``) here, on a split
+made with its own seed, then bundle with ``bundle_weights.py --set KEY=VALUE``:
+the reported splits never choose a setting.
+
+    vistool synth data/synth_tune --split valid --videos 16 --seed 1003 --preset standard
+    python benchmarks/tune_inference.py runs/efficientvis_synth/model.pt --valid data/synth_tune/valid \
+        --key frame_threshold --values 0.5 0.6 0.7 0.8
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from ablation import KEYS, evaluate_variant  # noqa: E402
+from bundle_weights import with_settings  # noqa: E402
+from vistool.weights import build_model, load_state, read_checkpoint, save_checkpoint  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("checkpoint", type=Path)
+    parser.add_argument("--valid", required=True, type=Path, help="tuning split (not a reported one)")
+    parser.add_argument("--key", required=True, help="dotted model-config key, e.g. frame_threshold")
+    parser.add_argument("--values", nargs="+", required=True)
+    args = parser.parse_args()
+
+    data = read_checkpoint(args.checkpoint)
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for value in args.values:
+            folder = Path(tmp) / f"v{len(rows)}"
+            folder.mkdir()
+            config = with_settings(data["config"], [f"{args.key}={value}"])
+            model = build_model(data["method"], config, data["categories"], pretrained=False)
+            load_state(model, data["state_dict"], where=str(args.checkpoint))
+            save_checkpoint(folder / "model.pt", model, training=data.get("training", {}))
+            rows.append((value, evaluate_variant(folder / "model.pt", args.valid, folder)))
+    print(f"{args.checkpoint} on {args.valid}")
+    print(f"| {args.key} | " + " | ".join(KEYS) + " |")
+    print("|---|" + "---|" * len(KEYS))
+    for value, metrics in rows:
+        print(f"| {value} | " + " | ".join(f"{metrics[k]:.3f}" for k in KEYS) + " |")
+
+
+if __name__ == "__main__":
+    main()
