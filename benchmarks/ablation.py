@@ -17,8 +17,8 @@ Examples (the papers' ablations on synthetic data)::
     # checkpoint, whose tracker is still at its initialisation); --base reuses the bundled run's tracker
     # stage, trained by the same command (config, init, steps, seed), instead of training it again
     python benchmarks/ablation.py --method rgnnvis --config configs/rgnnvis_mnv3s_synth.yaml \
-        --data synth:standard --stage tracker --init runs/rgnnvis_det/model.pt --steps 800 \
-        --base runs/rgnnvis_synth/model.pt \
+        --data synth:standard --stage tracker --init runs/rgnn_det/model.pt --steps 2600 \
+        --base runs/rgnn_pt/model.pt \
         --valid data/synth_std/valid --out runs/ablation_gnn \
         --variant "1 GNN block=model.tracker.num_blocks=1"
 """
