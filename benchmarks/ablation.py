@@ -26,43 +26,18 @@ Examples (the papers' ablations on synthetic data)::
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import yaml
 
-KEYS = ("AP", "AP50", "AP75", "AR1", "AR10")
-
-
-def vistool(*args: str) -> None:
-    subprocess.run([sys.executable, "-m", "vistool", *args], check=True)
+from common import KEYS, apply_overrides, measure_split, parse_settings, vistool
 
 
 def parse_variant(text: str) -> tuple[str, dict[str, object]]:
     """``NAME=a.b=value,c.d=value`` -> (NAME, {"a.b": value, ...}) with YAML-typed values."""
     name, _, rest = text.partition("=")
-    overrides = {}
-    for item in filter(None, rest.split(",")):
-        key, _, value = item.partition("=")
-        overrides[key.strip()] = yaml.safe_load(value)
-    return name.strip(), overrides
-
-
-def apply_overrides(config: dict, overrides: dict[str, object]) -> dict:
-    """A deep copy of ``config`` with dotted keys set (the key must exist: typos are errors)."""
-    config = json.loads(json.dumps(config))
-    for dotted, value in overrides.items():
-        node = config
-        *parents, leaf = dotted.split(".")
-        for key in parents:
-            node = node[key]
-        if leaf not in node:
-            raise SystemExit(f"override {dotted}: no such key in the base config")
-        node[leaf] = value
-    return config
+    return name.strip(), parse_settings(list(filter(None, rest.split(","))))
 
 
 def train_variant(args: argparse.Namespace, folder: Path, config: dict) -> Path:
@@ -84,14 +59,6 @@ def train_variant(args: argparse.Namespace, folder: Path, config: dict) -> Path:
     vistool(*command)
     (folder / "run" / "model.pt").replace(final)
     return final
-
-
-def evaluate_variant(weights: Path, split: Path, folder: Path) -> dict:
-    gt = next(p for p in (split / "instances.json", split / "valid.json") if p.exists())
-    vistool("track", str(split), "-w", str(weights), "-o", str(folder / "tracks"), "--device", "cpu")
-    vistool("export-json", str(folder / "tracks"), "-o", str(folder / "results.json"), "--dataset", str(gt))
-    vistool("evaluate", str(gt), str(folder / "results.json"), "--json", str(folder / "metrics.json"))
-    return json.loads((folder / "metrics.json").read_text())
 
 
 def main() -> None:
@@ -119,7 +86,7 @@ def main() -> None:
             folder.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(args.base, folder / "model.pt")
         weights = train_variant(args, folder, apply_overrides(base, overrides))
-        rows.append((name, overrides, evaluate_variant(weights, args.valid, folder)))
+        rows.append((name, overrides, measure_split(weights, args.valid, folder)[0]))
     lines = [f"{args.method}: {args.steps} steps per variant{f' (stage {args.stage})' if args.stage else ''}, "
              f"data {args.data}, validation {args.valid}", "",
              "| variant | overrides | " + " | ".join(KEYS) + " |", "|---|---|" + "---|" * len(KEYS)]

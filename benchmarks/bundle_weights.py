@@ -17,66 +17,26 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from common import KEYS, apply_overrides, measure_split, parse_settings  # noqa: E402
 from vistool.io.atomic import write_json  # noqa: E402
 from vistool.weights import (MANIFEST_NAME, build_model, load_state, read_checkpoint,  # noqa: E402
                              save_checkpoint, sha256_file, weights_dir)
-
-KEYS = ("AP", "AP50", "AP75", "AR1", "AR10")
-
-
-def vistool(*args: str) -> None:
-    """Run a vistool command as a user would; stop on failure."""
-    subprocess.run([sys.executable, "-m", "vistool", *args], check=True)
-
-
-def with_settings(config: dict, settings: list[str]) -> dict:
-    """A copy of a model config dict with ``dotted.key=value`` settings applied (the key must exist)."""
-    import yaml
-
-    config = json.loads(json.dumps(config))
-    for item in settings:
-        dotted, _, value = item.partition("=")
-        node = config
-        *parents, leaf = dotted.split(".")
-        for key in parents:
-            node = node[key]
-        if leaf not in node:
-            raise SystemExit(f"--set {dotted}: no such key in the checkpoint's model config")
-        node[leaf] = yaml.safe_load(value)
-    return config
-
 
 def to_fp16(src: Path, dst: Path, settings: list[str]) -> str:
     """Copy the model of checkpoint ``src`` into ``dst`` with fp16 storage and inference ``settings``; return its
     sha256."""
     data = read_checkpoint(src)
-    model = build_model(data["method"], with_settings(data["config"], settings), data["categories"], pretrained=False)
+    config = apply_overrides(data["config"], parse_settings(settings))
+    model = build_model(data["method"], config, data["categories"], pretrained=False)
     load_state(model, data["state_dict"], where=str(src))
     return save_checkpoint(dst, model, training=data.get("training", {}), half=True)
-
-
-def measure(weights: Path, split: Path, work: Path) -> tuple[dict, list[str], float]:
-    """Metrics of ``weights`` on a split, the commands that produced them, and the tracking time."""
-    out, results, metrics = work / "tracks", work / "results.json", work / "metrics.json"
-    gt = next(p for p in (split / "instances.json", split / "valid.json") if p.exists())
-    commands = [["track", str(split), "-w", str(weights), "-o", str(out), "--device", "cpu"],
-                ["export-json", str(out), "-o", str(results), "--dataset", str(gt)],
-                ["evaluate", str(gt), str(results), "--json", str(metrics)]]
-    began = time.perf_counter()
-    vistool(*commands[0])
-    seconds = time.perf_counter() - began
-    for command in commands[1:]:
-        vistool(*command)
-    return json.loads(metrics.read_text()), [" ".join(["vistool", *c]) for c in commands], seconds
 
 
 def readme(entries: list[dict]) -> str:
@@ -116,7 +76,7 @@ def main() -> None:
     for item in args.valid:
         split_name, split_dir = item.split("=", 1)
         with tempfile.TemporaryDirectory() as tmp:
-            metrics, cmds, seconds = measure(target, Path(split_dir), Path(tmp))
+            metrics, cmds, seconds = measure_split(target, Path(split_dir), Path(tmp))
         by_split[split_name] = {k: metrics[k] for k in metrics}
         commands[split_name] = cmds
         speeds[split_name] = round(seconds, 1)

@@ -18,10 +18,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from ablation import KEYS, evaluate_variant  # noqa: E402
-from bundle_weights import with_settings  # noqa: E402
+from common import KEYS, apply_overrides, measure_split, parse_settings  # noqa: E402
 from vistool.weights import build_model, load_state, read_checkpoint, save_checkpoint  # noqa: E402
 
 
@@ -39,11 +37,11 @@ def main() -> None:
         for value in args.values:
             folder = Path(tmp) / f"v{len(rows)}"
             folder.mkdir()
-            config = with_settings(data["config"], [f"{args.key}={value}"])
+            config = apply_overrides(data["config"], parse_settings([f"{args.key}={value}"]))
             model = build_model(data["method"], config, data["categories"], pretrained=False)
             load_state(model, data["state_dict"], where=str(args.checkpoint))
             save_checkpoint(folder / "model.pt", model, training=data.get("training", {}))
-            rows.append((value, evaluate_variant(folder / "model.pt", args.valid, folder)))
+            rows.append((value, measure_split(folder / "model.pt", args.valid, folder)[0]))
     print(f"{args.checkpoint} on {args.valid}")
     print(f"| {args.key} | " + " | ".join(KEYS) + " |")
     print("|---|" + "---|" * len(KEYS))

@@ -36,14 +36,13 @@ from vistool.engine.train_setup import rng_state, seed_everything, set_rng_state
 from vistool.errors import InputError
 from vistool.io.atomic import atomic_path, write_json
 from vistool.models.backbone import Backbone
+from vistool.models.transform import IMAGENET_MEAN, IMAGENET_STD
 from vistool.structures import ClipBatch
 
 log = logging.getLogger(__name__)
 
 LAST = "last.pt"
 BACKBONE = "backbone.pt"
-_MEAN = (0.485, 0.456, 0.406)
-_STD = (0.229, 0.224, 0.225)
 
 
 @dataclass(frozen=True)
@@ -136,8 +135,8 @@ def balanced_cross_entropy(logits: Tensor, target: Tensor) -> Tensor:
 
 def normalise(images: Tensor) -> Tensor:
     """(B, 3, H, W) uint8 RGB -> ImageNet-normalised float."""
-    mean = torch.tensor(_MEAN, device=images.device).view(1, 3, 1, 1) * 255.0
-    std = torch.tensor(_STD, device=images.device).view(1, 3, 1, 1) * 255.0
+    mean = torch.tensor(IMAGENET_MEAN, device=images.device).view(1, 3, 1, 1)
+    std = torch.tensor(IMAGENET_STD, device=images.device).view(1, 3, 1, 1)
     return (images.float() - mean) / std
 
 

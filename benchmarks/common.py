@@ -1,0 +1,56 @@
+"""Helpers shared by the benchmark scripts: running vistool, dotted config overrides, measuring a split."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+KEYS = ("AP", "AP50", "AP75", "AR1", "AR10")
+
+
+def vistool(*args: str) -> None:
+    """Run a vistool command as a user would; stop on failure."""
+    subprocess.run([sys.executable, "-m", "vistool", *args], check=True)
+
+
+def parse_settings(items: list[str]) -> dict[str, object]:
+    """``["a.b=value", ...]`` -> ``{"a.b": value}`` with YAML-typed values."""
+    settings = {}
+    for item in items:
+        key, _, value = item.partition("=")
+        settings[key.strip()] = yaml.safe_load(value)
+    return settings
+
+
+def apply_overrides(config: dict, overrides: dict[str, object]) -> dict:
+    """A deep copy of ``config`` with dotted keys set (the key must exist: typos are errors)."""
+    config = json.loads(json.dumps(config))
+    for dotted, value in overrides.items():
+        node = config
+        *parents, leaf = dotted.split(".")
+        for key in parents:
+            node = node[key]
+        if leaf not in node:
+            raise SystemExit(f"override {dotted}: no such key in the config")
+        node[leaf] = value
+    return config
+
+
+def measure_split(weights: Path, split: Path, work: Path) -> tuple[dict, list[str], float]:
+    """Metrics of ``weights`` on a split (track -> export-json -> evaluate), the commands, and the tracking time."""
+    out, results, metrics = work / "tracks", work / "results.json", work / "metrics.json"
+    gt = next(p for p in (split / "instances.json", split / "valid.json") if p.exists())
+    commands = [["track", str(split), "-w", str(weights), "-o", str(out), "--device", "cpu"],
+                ["export-json", str(out), "-o", str(results), "--dataset", str(gt)],
+                ["evaluate", str(gt), str(results), "--json", str(metrics)]]
+    began = time.perf_counter()
+    vistool(*commands[0])
+    seconds = time.perf_counter() - began
+    for command in commands[1:]:
+        vistool(*command)
+    return json.loads(metrics.read_text()), [" ".join(["vistool", *c]) for c in commands], seconds
