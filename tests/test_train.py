@@ -32,6 +32,25 @@ def test_schedule_warms_up_then_drops():
     assert lrs == pytest.approx([0.25, 0.5, 0.75, 1, 1, 1, 0.5, 0.5, 0.25, 0.25])
 
 
+def test_a_stage_sets_its_own_lr_drops():
+    model = nn.Linear(1, 1)
+    model.stage_clip_len = lambda name: 1
+    cfg = engine.TrainConfig(steps=10, lr_drops=(2,), stages=(
+        engine.StageConfig("detector"), engine.StageConfig("tracker", steps=20, lr_drops=(15,))))
+    detector = engine._stage_plan(model, "detector", cfg, "synth:tiny", None)
+    tracker = engine._stage_plan(model, "tracker", cfg, "synth:tiny", None)
+    assert (detector.steps, detector.lr_drops) == (10, (2,))
+    assert (tracker.steps, tracker.lr_drops) == (20, (15,))
+    opt = torch.optim.SGD([nn.Parameter(torch.zeros(1))], lr=1.0)
+    sched = engine.build_scheduler(opt, cfg, 1, tracker.lr_drops)
+    lrs = []
+    for _ in range(17):
+        lrs.append(opt.param_groups[0]["lr"])
+        opt.step()
+        sched.step()
+    assert lrs[:15] == [1.0] * 15 and lrs[15:] == pytest.approx([0.1, 0.1])
+
+
 def test_rng_state_round_trip():
     engine.seed_everything(7)
     state = engine.rng_state()

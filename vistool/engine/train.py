@@ -75,7 +75,7 @@ class _LossModule(nn.Module):
 
 @dataclass
 class _StagePlan:
-    """What one stage runs: its name, clip length, batch size, LR and length in steps."""
+    """What one stage runs: its name, clip length, batch size, LR, length in steps and LR drops."""
 
     name: str
     clip_len: int
@@ -83,6 +83,7 @@ class _StagePlan:
     lr: float
     steps: int
     steps_per_unit: int
+    lr_drops: tuple[float, ...]
 
 
 def _stage_plan(model: nn.Module, name: str, cfg: TrainConfig, data: str, steps_override: int | None) -> _StagePlan:
@@ -102,7 +103,8 @@ def _stage_plan(model: nn.Module, name: str, cfg: TrainConfig, data: str, steps_
         steps = steps or int(math.ceil(cfg.epochs * per_unit))
     if not steps:
         raise ConfigError("the run length is not set: give train.steps (or train.epochs) or --steps")
-    return _StagePlan(name, clip_len, batch, over.lr or cfg.lr, int(steps), per_unit)
+    drops = cfg.lr_drops if over.lr_drops is None else over.lr_drops
+    return _StagePlan(name, clip_len, batch, over.lr or cfg.lr, int(steps), per_unit, tuple(drops))
 
 
 # ------------------------------------------------------------------ the loop
@@ -152,7 +154,7 @@ class Trainer:
         model.set_training_stage(plan.name)
         model.train()
         opt = build_optimizer(model, cfg, plan.lr)
-        sched = build_scheduler(opt, cfg, plan.steps_per_unit)
+        sched = build_scheduler(opt, cfg, plan.steps_per_unit, plan.lr_drops)
         amp = cfg.amp and self.dd.device.type == "cuda"
         scaler = torch.amp.GradScaler("cuda") if amp else None
         start = 0

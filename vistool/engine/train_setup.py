@@ -27,6 +27,7 @@ class StageConfig:
     steps: int | None = None
     lr: float | None = None
     batch_size: int | None = None
+    lr_drops: tuple[float, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -217,13 +218,14 @@ def build_optimizer(model: nn.Module, cfg: TrainConfig, lr: float) -> torch.opti
     raise ConfigError(f"train.optimizer: unknown '{cfg.optimizer}'; choose adamw or sgd")
 
 
-def build_scheduler(optimizer: torch.optim.Optimizer, cfg: TrainConfig, steps_per_unit: int
-                    ) -> torch.optim.lr_scheduler.LambdaLR:
+def build_scheduler(optimizer: torch.optim.Optimizer, cfg: TrainConfig, steps_per_unit: int,
+                    lr_drops: tuple[float, ...] | None = None) -> torch.optim.lr_scheduler.LambdaLR:
     """Linear warm-up over ``warmup_steps``, then x``lr_drop_factor`` at each of ``lr_drops``.
 
-    ``lr_drops`` count epochs when ``cfg.epochs`` is set (``steps_per_unit`` steps each), else steps.
+    ``lr_drops`` (default ``cfg.lr_drops``; a stage may set its own) count epochs when ``cfg.epochs``
+    is set (``steps_per_unit`` steps each), else steps.
     """
-    drops = sorted(int(round(d * steps_per_unit)) for d in cfg.lr_drops)
+    drops = sorted(int(round(d * steps_per_unit)) for d in (cfg.lr_drops if lr_drops is None else lr_drops))
     warm = max(cfg.warmup_steps, 0)
 
     def factor(step: int) -> float:
