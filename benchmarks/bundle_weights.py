@@ -24,18 +24,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from common import KEYS, apply_overrides, measure_split, parse_settings  # noqa: E402
+from common import KEYS, measure_split, model_with_settings  # noqa: E402
 from vistool.io.atomic import write_json  # noqa: E402
-from vistool.weights import (MANIFEST_NAME, build_model, load_state, read_checkpoint,  # noqa: E402
-                             save_checkpoint, sha256_file, weights_dir)
+from vistool.weights import MANIFEST_NAME, read_checkpoint, save_checkpoint, sha256_file, weights_dir  # noqa: E402
 
 def to_fp16(src: Path, dst: Path, settings: list[str]) -> str:
     """Copy the model of checkpoint ``src`` into ``dst`` with fp16 storage and inference ``settings``; return its
     sha256."""
-    data = read_checkpoint(src)
-    config = apply_overrides(data["config"], parse_settings(settings))
-    model = build_model(data["method"], config, data["categories"], pretrained=False)
-    load_state(model, data["state_dict"], where=str(src))
+    model, data = model_with_settings(src, settings)
     return save_checkpoint(dst, model, training=data.get("training", {}), half=True)
 
 

@@ -41,6 +41,23 @@ def apply_overrides(config: dict, overrides: dict[str, object]) -> dict:
     return config
 
 
+def model_with_settings(checkpoint: Path, settings: list[str]):
+    """(model, checkpoint dict): the checkpoint's model with inference ``settings`` (``KEY=VALUE``) applied.
+
+    The stored config is completed with the current defaults first, so a setting added after the
+    checkpoint was written can still be set.
+    """
+    from vistool.config import to_dict
+    from vistool.weights import build_model, load_state, read_checkpoint
+
+    data = read_checkpoint(checkpoint)
+    full = to_dict(build_model(data["method"], data["config"], data["categories"], pretrained=False).config)
+    config = apply_overrides(full, parse_settings(settings))
+    model = build_model(data["method"], config, data["categories"], pretrained=False)
+    load_state(model, data["state_dict"], where=str(checkpoint))
+    return model, data
+
+
 def measure_split(weights: Path, split: Path, work: Path) -> tuple[dict, list[str], float]:
     """Metrics of ``weights`` on a split (track -> export-json -> evaluate), the commands, and the tracking time."""
     out, results, metrics = work / "tracks", work / "results.json", work / "metrics.json"

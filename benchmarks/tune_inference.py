@@ -19,8 +19,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from common import KEYS, apply_overrides, measure_split, parse_settings  # noqa: E402
-from vistool.weights import build_model, load_state, read_checkpoint, save_checkpoint  # noqa: E402
+from common import KEYS, measure_split, model_with_settings  # noqa: E402
+from vistool.weights import save_checkpoint  # noqa: E402
 
 
 def main() -> None:
@@ -31,15 +31,12 @@ def main() -> None:
     parser.add_argument("--values", nargs="+", required=True)
     args = parser.parse_args()
 
-    data = read_checkpoint(args.checkpoint)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for value in args.values:
             folder = Path(tmp) / f"v{len(rows)}"
             folder.mkdir()
-            config = apply_overrides(data["config"], parse_settings([f"{args.key}={value}"]))
-            model = build_model(data["method"], config, data["categories"], pretrained=False)
-            load_state(model, data["state_dict"], where=str(args.checkpoint))
+            model, data = model_with_settings(args.checkpoint, [f"{args.key}={value}"])
             save_checkpoint(folder / "model.pt", model, training=data.get("training", {}))
             rows.append((value, measure_split(folder / "model.pt", args.valid, folder)[0]))
     print(f"{args.checkpoint} on {args.valid}")

@@ -157,6 +157,48 @@ def test_session_returns_tracks_at_original_resolution():
         assert 0 <= s.label < 3 and 0.0 <= s.score <= 1.0
 
 
+@pytest.mark.parametrize("source", ["head", "detections"])
+def test_track_class_source(source):
+    """``track_class: detections`` takes each frame's class probabilities from the track's detection."""
+    from dataclasses import replace
+
+    module = load_module("rgnnvis")
+    torch.manual_seed(0)
+    model = module.Model(from_dict(module.Config, {**TINY, "track_class": source}), ["disc", "square", "ring"])
+    model.eval()
+    _force_tracks(model)
+    fixed = torch.tensor([0.1, 0.2, 0.9])
+    perceive = model.perceive
+
+    def perceive_with_fixed_classes(*args, **kwargs):
+        perc = perceive(*args, **kwargs)
+        probs = fixed.expand_as(perc.dets.class_probs).clone()
+        return replace(perc, dets=replace(perc.dets, class_probs=probs))
+
+    model.perceive = perceive_with_fixed_classes
+    clip = _clip(3, h=48, w=64)
+    session = model.new_session(VideoInfo("v", "v", 64, 48))
+    frames = clip.images.permute(0, 2, 3, 1).contiguous()
+    instances = [session.step(Clip(frames[t:t + 1], [t], is_last=t == 2))[0] for t in range(3)]
+    assert all(len(inst) for inst in instances)
+    from_detections = all(torch.allclose(inst.class_probs, fixed.expand_as(inst.class_probs)) for inst in instances)
+    summaries = session.finish().values()
+    if source == "detections":
+        assert from_detections
+        assert all(s.label == 2 and s.score == pytest.approx(0.9) for s in summaries)
+    else:  # the score head's softmax (background dropped) is no copy of the detector's confidences
+        assert not from_detections
+        assert all(float(inst.class_probs.sum(1).max()) < 1.0 for inst in instances)
+
+
+def test_unknown_track_class_source_is_a_config_error():
+    from vistool.errors import ConfigError
+
+    module = load_module("rgnnvis")
+    with pytest.raises(ConfigError, match="track_class"):
+        from_dict(module.Config, {**TINY, "track_class": "votes"})
+
+
 def test_configs_load_and_paper_config_matches_table8():
     from vistool.engine.train import load_run_file
     from vistool.weights import build_model

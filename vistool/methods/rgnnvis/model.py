@@ -22,7 +22,11 @@ is detailed in the module named):
   are resumed by a later match (``track_manager.py``).
 - Identity assignment: greedy in decreasing IoU (``identity.py``).
 - Video-level output: most frequent class; score = mean probability of that
-  class over the frames where the track had pixels (``session.py``).
+  class over the frames where the track had pixels (``session.py``). The
+  per-frame class probabilities come from the track score head (the paper)
+  or, with ``track_class: detections``, from the class confidences of the
+  track's detection in that frame (the mechanism of Yang et al. 2019 that
+  the paper compares its score head against).
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor, nn
 
-from vistool.errors import MethodError
+from vistool.errors import ConfigError, MethodError
 from vistool.methods.base import VisModel
 from vistool.methods.rgnnvis.appearance import AppearanceNet
 from vistool.methods.rgnnvis.detector import YolactDetector, build_backbone, frame_targets, padding_mask
@@ -43,6 +47,7 @@ from vistool.models.transform import FrameTransform, TransformConfig
 from vistool.structures import ClipBatch, Session, VideoInfo
 
 STAGES = ("detector", "tracker")
+TRACK_CLASS_SOURCES = ("head", "detections")
 
 
 @dataclass(frozen=True)
@@ -76,6 +81,9 @@ class Config:
         appearance_features: the two backbone stages read by the appearance network.
         clip_len: frames per training clip of the tracker stage (L).
         feature_dropout: channel dropout on backbone features in the tracker stage.
+        track_class: where a track's per-frame class probabilities come from at inference:
+            ``head`` (the track score head, the paper) or ``detections`` (the class
+            confidences of the detection the track holds in that frame).
     """
 
     backbone: BackboneConfig = field(default_factory=lambda: BackboneConfig(
@@ -88,6 +96,11 @@ class Config:
     appearance_features: tuple[str, ...] = ("c4", "c5")
     clip_len: int = 10
     feature_dropout: float = 0.1
+    track_class: str = "head"
+
+    def __post_init__(self) -> None:
+        if self.track_class not in TRACK_CLASS_SOURCES:
+            raise ConfigError(f"track_class: unknown '{self.track_class}'; choose one of {list(TRACK_CLASS_SOURCES)}")
 
 
 @dataclass

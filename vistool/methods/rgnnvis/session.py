@@ -8,7 +8,9 @@ argmax into non-overlapping masks, returned at the original resolution.
 Video-level decision (:meth:`RGNNVISSession.finish`): the category is the one
 most often predicted for the track (the paper's rule, after Yang et al.
 2019) over the frames where the track had pixels; ties go to the larger summed
-probability. The paper does not give the score; ours is the mean, over those
+probability. The per-frame probabilities are the track score head's softmax
+without background (the paper), or with ``track_class: detections`` the class
+confidences of the detection the track holds in that frame. The paper does not give the score; ours is the mean, over those
 frames, of the track's probability of that category (so both a confident
 object and a consistent class are needed for a high score).
 """
@@ -24,6 +26,7 @@ from torch import Tensor
 from torchvision.ops import masks_to_boxes
 
 from vistool.methods.rgnnvis.track_manager import TrackState
+from vistool.models.heads.yolact import Detections
 from vistool.methods.rgnnvis.tracker import FrameOutput, label_map
 from vistool.models.transform import ImageMeta
 from vistool.structures import Clip, FrameInstances, TrackSummary, VideoInfo
@@ -63,9 +66,16 @@ class RGNNVISSession:
             ids[0, slot] = self.next_id
             self.next_id += 1
         self.state = replace(state, track_id=ids)
-        return self._instances(out, ids[0], meta, index)
+        return self._instances(out, perc.dets, ids[0], meta, index)
 
-    def _instances(self, out: FrameOutput, ids: Tensor, meta: ImageMeta, index: int) -> FrameInstances:
+    def _class_probs(self, out: FrameOutput, dets: Detections, slots: Tensor) -> Tensor:
+        """(S,) slots with pixels -> (S, C) class probabilities from the configured source."""
+        if self.model.config.track_class == "detections":
+            return dets.class_probs[0, out.det_of_track[0, slots]]
+        return torch.softmax(out.class_logits[0, slots], dim=-1)[:, :-1]  # background dropped
+
+    def _instances(self, out: FrameOutput, dets: Detections, ids: Tensor, meta: ImageMeta, index: int
+                   ) -> FrameInstances:
         """Non-overlapping track masks of one frame at the original resolution."""
         labels_map = label_map(out.seg_logits)[0]  # (Hm, Wm)
         values = [v for v in torch.unique(labels_map).tolist() if v > 0]
@@ -80,7 +90,7 @@ class RGNNVISSession:
             taken |= masks[i]
         keep = masks.flatten(1).any(1)
         slots, masks = slots[keep], masks[keep]
-        probs = torch.softmax(out.class_logits[0, slots], dim=-1)[:, :-1]  # (N, C), background dropped
+        probs = self._class_probs(out, dets, slots)  # (N, C)
         scores, labels = probs.max(dim=1) if probs.shape[1] else (probs.new_zeros(len(slots)),
                                                                     torch.zeros(len(slots), dtype=torch.int64))
         boxes = masks_to_boxes(masks).float() if len(masks) else torch.zeros((0, 4))
