@@ -8,19 +8,21 @@ with ``--record``, written to a file.
 
 Examples (the papers' ablations on synthetic data)::
 
-    # EfficientVIS, Table 1(e): correspondence learning on/off
+    # EfficientVIS, Table 1(e): correspondence learning on/off; --base reuses the bundled run (same
+    # config, backbone initialisation, steps and seed) instead of training it again
     python benchmarks/ablation.py --method efficientvis --config configs/efficientvis_mnv3s_synth.yaml \
-        --data synth:standard --steps 3000 --valid data/synth_std/valid --out runs/ablation_cl \
+        --data synth:standard --steps 5000 --backbone-weights runs/pretrain_mnv3s_gn/backbone.pt \
+        --base runs/evis_pt/model.pt --valid data/synth_std/valid --out runs/ablation_cl \
         --variant "without CL=model.correspondence=false" --record benchmarks/results/efficientvis_cl.md
 
     # RGNNVIS, Table 3: 1 GNN block vs 2, tracker stage on one trained detector (the detector stage's
     # checkpoint, whose tracker is still at its initialisation); --base reuses the bundled run's tracker
     # stage, trained by the same command (config, init, steps, seed), instead of training it again
     python benchmarks/ablation.py --method rgnnvis --config configs/rgnnvis_mnv3s_synth.yaml \
-        --data synth:standard --stage tracker --init runs/rgnn_det/model.pt --steps 2600 \
-        --base runs/rgnn_pt/model.pt \
-        --valid data/synth_std/valid --out runs/ablation_gnn \
-        --variant "1 GNN block=model.tracker.num_blocks=1"
+        --data synth:standard --stage tracker --init runs/rgnn_det/model.pt --steps 6000 \
+        --base runs/rgnn_t6k/model.pt --set track_class=detections \
+        --valid data/synth_std/valid --out runs/ablation_gnn6k \
+        --variant "1 GNN block=model.tracker.num_blocks=1" --record benchmarks/results/rgnnvis_gnn_blocks.md
 """
 
 from __future__ import annotations
@@ -31,7 +33,8 @@ from pathlib import Path
 
 import yaml
 
-from common import KEYS, apply_overrides, measure_split, parse_settings, vistool
+from common import KEYS, apply_overrides, measure_split, model_with_settings, parse_settings, vistool
+from vistool.weights import save_checkpoint
 
 
 def parse_variant(text: str) -> tuple[str, dict[str, object]]:
@@ -54,6 +57,8 @@ def train_variant(args: argparse.Namespace, folder: Path, config: dict) -> Path:
         command += ["--stage", args.stage]
     if args.init:
         command += ["--weights", args.init]
+    if args.backbone_weights:
+        command += ["--backbone-weights", args.backbone_weights]
     if (folder / "run" / "last.pt").exists():
         command.append("--resume")
     vistool(*command)
@@ -69,11 +74,14 @@ def main() -> None:
     parser.add_argument("--steps", required=True, type=int, help="the same budget for every variant")
     parser.add_argument("--stage", default=None)
     parser.add_argument("--init", default=None, help="checkpoint every variant starts from")
+    parser.add_argument("--backbone-weights", default=None, help="backbone initialisation of every variant")
     parser.add_argument("--base", type=Path, default=None,
                         help="checkpoint of the base config trained with the same command: evaluated, not retrained")
     parser.add_argument("--valid", required=True, type=Path)
     parser.add_argument("--out", required=True, type=Path)
     parser.add_argument("--variant", action="append", default=[], help="NAME=dotted.key=value[,...]")
+    parser.add_argument("--set", dest="settings", action="append", default=[],
+                        help="inference setting applied to every variant before measuring, e.g. track_class=detections")
     parser.add_argument("--record", type=Path, default=None, help="also write the markdown table here")
     args = parser.parse_args()
 
@@ -86,9 +94,14 @@ def main() -> None:
             folder.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(args.base, folder / "model.pt")
         weights = train_variant(args, folder, apply_overrides(base, overrides))
+        if args.settings:
+            model, data = model_with_settings(weights, args.settings)
+            weights = folder / "measured.pt"
+            save_checkpoint(weights, model, training=data.get("training", {}))
         rows.append((name, overrides, measure_split(weights, args.valid, folder)[0]))
+    settings = f", inference settings {', '.join(args.settings)}" if args.settings else ""
     lines = [f"{args.method}: {args.steps} steps per variant{f' (stage {args.stage})' if args.stage else ''}, "
-             f"data {args.data}, validation {args.valid}", "",
+             f"data {args.data}, validation {args.valid}{settings}", "",
              "| variant | overrides | " + " | ".join(KEYS) + " |", "|---|---|" + "---|" * len(KEYS)]
     for name, overrides, metrics in rows:
         shown = ", ".join(f"`{k}={yaml.safe_dump(v).splitlines()[0]}`" for k, v in overrides.items()) or "-"

@@ -35,6 +35,11 @@ def to_fp16(src: Path, dst: Path, settings: list[str]) -> str:
     return save_checkpoint(dst, model, training=data.get("training", {}), half=True)
 
 
+def _settings(entry: dict) -> str:
+    """`` with KEY=VALUE`` for the inference settings stored in a bundled file (none: empty)."""
+    return "".join(f" with `{s}`" for s in entry.get("inference_settings", []))
+
+
 def readme(entries: list[dict]) -> str:
     """weights/README.md from the manifest."""
     lines = ["# Bundled weights", "",
@@ -46,7 +51,7 @@ def readme(entries: list[dict]) -> str:
         for split, metrics in e.get("metrics_by_split", {"valid": e.get("metrics", {})}).items():
             values = " | ".join(f"{metrics.get(k, float('nan')):.3f}" for k in KEYS)
             lines.append(f"| `{e['file']}` | {e['method']} | {e.get('size_mb', '?')} MB | `{e['sha256'][:16]}…` | "
-                         f"`{e.get('config', '')}` | {e.get('data', '')} | {split} | {values} |")
+                         f"`{e.get('config', '')}`{_settings(e)} | {e.get('data', '')} | {split} | {values} |")
     lines += ["", "Validation splits and training commands are in `manifest.json`.", ""]
     return "\n".join(lines)
 
