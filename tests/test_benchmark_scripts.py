@@ -1,0 +1,35 @@
+"""Benchmark helpers that compute figures for the docs."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+from test_eval_ytvis import dataset, mask
+
+from vistool.io.ytvis import ResultTrack
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+def _script(name: str):
+    spec = importlib.util.spec_from_file_location(name, BENCHMARKS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses resolve string annotations through sys.modules
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_error_analysis_separates_classification_from_segmentation():
+    analysis = _script("error_analysis")
+    left, right = mask(8, 8, (0, 4, 0, 4)), mask(8, 8, (4, 8, 4, 8))
+    gt = dataset(8, 8, 2, [(1, 1, 1, [left, left]), (2, 1, 2, [right, right])])
+    swapped = [ResultTrack(1, 2, 0.9, [left, left]),          # perfect mask, wrong class
+               ResultTrack(1, 1, 0.8, [right, None]),         # wrong class, half the frames (video IoU 0.5)
+               ResultTrack(1, 1, 0.1, [mask(8, 8, (0, 1, 7, 8))] * 2)]  # touches nothing
+    a = analysis.analyse(gt, swapped)
+    assert a.stats["AP"] == 0.0
+    assert a.oracle_stats["AP50"] == pytest.approx(1.0, abs=1e-6)
+    assert (a.predicted, a.ground_truth, a.covered, a.covering, a.covering_correct) == (3, 2, 2, 2, 0)
