@@ -108,6 +108,9 @@ def test_query_hand_off_keeps_identities_across_clips(trained):
     assert ids_per_object[0] != ids_per_object[1]
     summary = session.finish()
     assert summary[ids_per_object[0].pop()].label == 0 and summary[ids_per_object[1].pop()].label == 1
+    for s in summary.values():  # the label is the best of the per-category scores, and its score is that one
+        assert len(s.class_scores) == 2 and s.score == pytest.approx(max(s.class_scores))
+        assert s.class_scores[s.label] == pytest.approx(s.score)
 
 
 def test_session_carries_time_averaged_queries_and_slot_ids():

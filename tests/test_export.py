@@ -226,6 +226,34 @@ def test_score_threshold_drops_tracks(tmp_path):
     assert sorted(e["score"] for e in read_json(tmp_path / "r.json")) == [0.7, 0.9]
 
 
+def test_classes_per_track_lists_runner_up_categories(tmp_path):
+    scored = alpha()
+    scored.tracks[0].class_scores = [0.9, 0.3, 0.05]   # label 0 (cat), runner-ups dog, person
+    scored.tracks[1].class_scores = [0.0, 0.1, 0.4]    # label 2 (person); cat scores 0: never listed
+    out = write_results(tmp_path / "out", scored, beta())  # beta's track has no class scores
+    assert video_result.read(out / "alpha.json").tracks[0].class_scores == [0.9, 0.3, 0.05]
+    export(out, tmp_path / "one.json")
+    export(out, tmp_path / "two.json", ExportOptions(classes_per_track=2))
+    export(out, tmp_path / "all.json", ExportOptions(classes_per_track=3, score_threshold=0.2))
+
+    def entries(name):
+        return [(e["video_id"], e["category_id"], round(e["score"], 3)) for e in read_json(tmp_path / name)]
+
+    assert entries("one.json") == [(1, 1, 0.9), (1, 3, 0.4), (2, 2, 0.7)]
+    assert entries("two.json") == [(1, 1, 0.9), (1, 2, 0.3), (1, 3, 0.4), (1, 2, 0.1), (2, 2, 0.7)]
+    assert entries("all.json") == [(1, 1, 0.9), (1, 2, 0.3), (1, 3, 0.4), (2, 2, 0.7)]
+    submitted = read_json(tmp_path / "two.json")
+    assert submitted[0]["segmentations"] == submitted[1]["segmentations"]  # same masks, other category
+
+
+def test_class_scores_of_a_wrong_length_are_a_format_error(tmp_path):
+    scored = alpha()
+    scored.tracks[0].class_scores = [0.9, 0.1]
+    out = write_results(tmp_path / "out", scored)
+    with pytest.raises(FormatError, match=r"tracks\[0\].class_scores.*3 numbers"):
+        video_result.read(out / "alpha.json")
+
+
 def test_invalid_tracks_are_format_errors(tmp_path):
     bad_label = alpha()
     bad_label.tracks[0].label = 3
@@ -242,6 +270,8 @@ def test_invalid_tracks_are_format_errors(tmp_path):
     (ExportOptions(format="cvat-mots", zip=True), "--zip applies to --format submission"),
     (ExportOptions(with_images=True), "--with-images applies to"),
     (ExportOptions(score_threshold=1.5), "within"),
+    (ExportOptions(classes_per_track=0), "must be >= 1"),
+    (ExportOptions(format="coco", classes_per_track=2), "--classes-per-track applies to --format submission"),
 ])
 def test_bad_options(tmp_path, options, message):
     out = write_results(tmp_path / "out", alpha())

@@ -155,6 +155,7 @@ def test_session_returns_tracks_at_original_resolution():
     assert set(summaries) == set().union(*seen)
     for s in summaries.values():
         assert 0 <= s.label < 3 and 0.0 <= s.score <= 1.0
+        assert len(s.class_scores) == 3 and s.class_scores[s.label] == pytest.approx(s.score)
 
 
 @pytest.mark.parametrize("source", ["head", "detections"])

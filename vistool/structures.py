@@ -135,10 +135,14 @@ class TrackSummary:
     Attributes:
         label: 0-based category.
         score: confidence in [0, 1] used to rank the track.
+        class_scores: the same video-level score for every category (C,), so a
+            submission may also list the track under its runner-up categories
+            (``export-json --classes-per-track``); empty when the method gives none.
     """
 
     label: int
     score: float
+    class_scores: tuple[float, ...] = ()
 
 
 @dataclass
@@ -151,12 +155,14 @@ class TrackResult:
         score: video-level score.
         segmentations: per frame a compressed RLE dict (``size``, utf-8 ``counts``)
             or None where the track is absent; one entry per frame of the video.
+        class_scores: video-level score of every category (see TrackSummary), or None.
     """
 
     track_id: int
     label: int
     score: float
     segmentations: list[dict | None]
+    class_scores: list[float] | None = None
 
 
 @dataclass

@@ -23,11 +23,15 @@ from vistool.io.export import FORMATS, ExportOptions, export
               help="submission: write results.json inside the zip FILE, as the evaluation server expects.")
 @click.option("--score-threshold", type=float, default=0.0, show_default=True,
               help="Drop tracks whose score is below this.")
+@click.option("--classes-per-track", type=int, default=1, show_default=True, metavar="K",
+              help="submission: list each track under up to K categories (its label, then its next-best "
+                   "categories by video-level score, when the method gives them); AP is per category, so "
+                   "runner-up classes can recover tracks whose first class is wrong.")
 @click.option("--with-images", is_flag=True,
               help="prelabel/coco: also write the frames as JPEG beside FILE (JPEGImages/ or images/); "
                    "cvat-mots: put them in the zip. Decodes the source videos again.")
 def export_json(out_dir: Path, output: Path, fmt: str, dataset: Path | None, zip_output: bool,
-                score_threshold: float, with_images: bool) -> None:
+                score_threshold: float, with_images: bool, classes_per_track: int) -> None:
     """Assemble the per-video result files in OUT_DIR into one file.
 
     \b
@@ -37,6 +41,6 @@ def export_json(out_dir: Path, output: Path, fmt: str, dataset: Path | None, zip
       vistool export-json out/ -o cvat_mots.zip --format cvat-mots --score-threshold 0.3
     """
     options = ExportOptions(format=fmt, dataset=dataset, zip=zip_output, score_threshold=score_threshold,
-                            with_images=with_images)
+                            with_images=with_images, classes_per_track=classes_per_track)
     summary = export(out_dir, output, options)
     click.echo(f"wrote {summary.output} ({summary.format}): {summary.videos} videos, {summary.tracks} tracks")

@@ -130,7 +130,8 @@ class TrackCollector:
                 continue
             frames = self._segments[track_id]
             segs = [frames.get(p) for p in range(self.num_frames)]
-            results.append(TrackResult(track_id, int(summary.label), float(summary.score), segs))
+            class_scores = [float(v) for v in summary.class_scores] or None
+            results.append(TrackResult(track_id, int(summary.label), float(summary.score), segs, class_scores))
         return results
 
 

@@ -8,6 +8,7 @@ One JSON object per video (``<OUT_DIR>/<video name>.json``)::
      "categories": ["name", ...],            # label i is categories[i]
      "meta": {...},                          # method, config, weights sha256, version
      "tracks": [{"track_id", "label", "score",
+                 "class_scores": [score per category] (optional),
                  "segmentations": [RLE | null per frame]}]}
 
 Labels here are 0-based like in memory; ``vistool export-json`` turns the files
@@ -41,11 +42,27 @@ def to_json(result: VideoResult) -> dict[str, Any]:
         },
         "categories": list(result.categories),
         "meta": result.meta,
-        "tracks": [
-            {"track_id": t.track_id, "label": t.label, "score": t.score, "segmentations": t.segmentations}
-            for t in result.tracks
-        ],
+        "tracks": [_track_json(t) for t in result.tracks],
     }
+
+
+def _track_json(track: TrackResult) -> dict[str, Any]:
+    out: dict[str, Any] = {"track_id": track.track_id, "label": track.label, "score": track.score}
+    if track.class_scores is not None:
+        out["class_scores"] = track.class_scores
+    out["segmentations"] = track.segmentations
+    return out
+
+
+def _class_scores(track: dict, num_categories: int, path: str, where: str) -> list[float] | None:
+    """The optional per-category scores of a track, checked."""
+    scores = track.get("class_scores")
+    if scores is None:
+        return None
+    if (not isinstance(scores, list) or len(scores) != num_categories
+            or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in scores)):
+        raise FormatError(path, f"{where}.class_scores", f"must be a list of {num_categories} numbers")
+    return [float(v) for v in scores]
 
 
 def write(path: str | Path, result: VideoResult) -> None:
@@ -85,6 +102,7 @@ def read(path: str | Path) -> VideoResult:
         fps=video.get("fps"),
         num_frames=num_frames,
     )
+    categories = list(_require(data, "categories", path, "$"))
     tracks = []
     for i, t in enumerate(_require(data, "tracks", path, "$")):
         where = f"$.tracks[{i}]"
@@ -93,8 +111,8 @@ def read(path: str | Path) -> VideoResult:
             raise FormatError(path, f"{where}.segmentations", f"has {len(segs)} entries, expected {num_frames}")
         tracks.append(TrackResult(track_id=int(_require(t, "track_id", path, where)),
                                   label=int(_require(t, "label", path, where)),
-                                  score=float(_require(t, "score", path, where)), segmentations=segs))
-    return VideoResult(info=info, tracks=tracks, num_frames=num_frames,
-                       categories=list(_require(data, "categories", path, "$")),
+                                  score=float(_require(t, "score", path, where)), segmentations=segs,
+                                  class_scores=_class_scores(t, len(categories), path, where)))
+    return VideoResult(info=info, tracks=tracks, num_frames=num_frames, categories=categories,
                        dataset_id=video.get("dataset_id"), file_names=video.get("file_names"),
                        meta=data.get("meta", {}))

@@ -54,6 +54,10 @@ class ExportOptions:
         zip: submission only: write ``results.json`` inside a zip named like the output.
         score_threshold: drop tracks whose video-level score is below it.
         with_images: prelabel / cvat-mots / coco: also write the decoded frames as JPEG.
+        classes_per_track: submission only: list each track under up to this many categories,
+            its label first, then its next-best categories by video-level score (tracks
+            without per-category scores are listed once; entries below ``score_threshold``
+            are left out).
     """
 
     format: str = "submission"
@@ -61,6 +65,7 @@ class ExportOptions:
     zip: bool = False
     score_threshold: float = 0.0
     with_images: bool = False
+    classes_per_track: int = 1
 
 
 @dataclass(frozen=True)
@@ -402,6 +407,10 @@ def _check_options(output: Path, options: ExportOptions) -> None:
         raise InputError("--with-images applies to --format prelabel, cvat-mots and coco, not submission")
     if not 0.0 <= options.score_threshold <= 1.0:
         raise InputError(f"--score-threshold {options.score_threshold}: must be within [0, 1]")
+    if options.classes_per_track < 1:
+        raise InputError(f"--classes-per-track {options.classes_per_track}: must be >= 1")
+    if options.classes_per_track > 1 and options.format != "submission":
+        raise InputError(f"--classes-per-track applies to --format submission only, not {options.format}")
 
 
 def export(out_dir: str | Path, output: str | Path, options: ExportOptions = ExportOptions()) -> ExportSummary:

@@ -18,7 +18,8 @@ Choices where the paper is silent:
 - Video level (``finish``): the class distribution of a track is the mean,
   over its emitted frames, of p(c) / (1 - p(background)); its label is the
   argmax and its score = that mean probability x the mean foreground
-  probability over the same frames.
+  probability over the same frames; the same product for every class is the
+  track's ``class_scores``.
 """
 
 from __future__ import annotations
@@ -136,6 +137,7 @@ class EfficientVisSession:
         out = {}
         for tid, stats in self.tracks.items():
             mean = stats.class_sum / max(stats.frames, 1)
-            label = int(mean.argmax())
-            out[tid] = TrackSummary(label=label, score=float(mean[label]) * stats.fg_sum / max(stats.frames, 1))
+            scores = mean * stats.fg_sum / max(stats.frames, 1)
+            label = int(scores.argmax())
+            out[tid] = TrackSummary(label=label, score=float(scores[label]), class_scores=tuple(scores.tolist()))
         return out

@@ -10,9 +10,11 @@ most often predicted for the track (the paper's rule, after Yang et al.
 2019) over the frames where the track had pixels; ties go to the larger summed
 probability. The per-frame probabilities are the track score head's softmax
 without background (the paper), or with ``track_class: detections`` the class
-confidences of the detection the track holds in that frame. The paper does not give the score; ours is the mean, over those
-frames, of the track's probability of that category (so both a confident
-object and a consistent class are needed for a high score).
+confidences of the detection the track holds in that frame. The paper does
+not give the score; ours is the mean, over those frames, of the track's
+probability of that category (so both a confident object and a consistent
+class are needed for a high score). The same mean for every category is the
+track's ``class_scores``.
 """
 
 from __future__ import annotations
@@ -110,5 +112,6 @@ class RGNNVISSession:
             best = votes == votes.max()
             summed = torch.where(best, probs.sum(0), torch.full_like(votes, -1.0))
             label = int(summed.argmax())
-            out[tid] = TrackSummary(label=label, score=float(probs[:, label].mean()))
+            mean = probs.mean(0)
+            out[tid] = TrackSummary(label=label, score=float(mean[label]), class_scores=tuple(mean.tolist()))
         return out
