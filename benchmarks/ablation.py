@@ -82,6 +82,8 @@ def main() -> None:
     parser.add_argument("--variant", action="append", default=[], help="NAME=dotted.key=value[,...]")
     parser.add_argument("--set", dest="settings", action="append", default=[],
                         help="inference setting applied to every variant before measuring, e.g. track_class=detections")
+    parser.add_argument("--classes-per-track", type=int, default=1, metavar="K",
+                        help="export-json --classes-per-track of the measurement")
     parser.add_argument("--record", type=Path, default=None, help="also write the markdown table here")
     args = parser.parse_args()
 
@@ -98,8 +100,10 @@ def main() -> None:
             model, data = model_with_settings(weights, args.settings)
             weights = folder / "measured.pt"
             save_checkpoint(weights, model, training=data.get("training", {}))
-        rows.append((name, overrides, measure_split(weights, args.valid, folder)[0]))
+        rows.append((name, overrides, measure_split(weights, args.valid, folder, args.classes_per_track)[0]))
     settings = f", inference settings {', '.join(args.settings)}" if args.settings else ""
+    if args.classes_per_track != 1:
+        settings += f", exported with --classes-per-track {args.classes_per_track}"
     lines = [f"{args.method}: {args.steps} steps per variant{f' (stage {args.stage})' if args.stage else ''}, "
              f"data {args.data}, validation {args.valid}{settings}", "",
              "| variant | overrides | " + " | ".join(KEYS) + " |", "|---|---|" + "---|" * len(KEYS)]

@@ -36,8 +36,12 @@ def to_fp16(src: Path, dst: Path, settings: list[str]) -> str:
 
 
 def _settings(entry: dict) -> str:
-    """`` with KEY=VALUE`` for the inference settings stored in a bundled file (none: empty)."""
-    return "".join(f" with `{s}`" for s in entry.get("inference_settings", []))
+    """`` with KEY=VALUE`` for the inference settings stored in a bundled file and the export option of its
+    measurement (none: empty)."""
+    settings = [f" with `{s}`" for s in entry.get("inference_settings", [])]
+    if entry.get("classes_per_track", 1) != 1:
+        settings.append(f", exported with `--classes-per-track {entry['classes_per_track']}`")
+    return "".join(settings)
 
 
 def readme(entries: list[dict]) -> str:
@@ -65,6 +69,8 @@ def main() -> None:
     parser.add_argument("--valid-command", action="append", default=[], help="how each split was made")
     parser.add_argument("--data", default="synth:standard (rendered on the fly)")
     parser.add_argument("--train-command", default="")
+    parser.add_argument("--classes-per-track", type=int, default=1, metavar="K",
+                        help="export-json --classes-per-track of the measurement (chosen on a tuning split)")
     parser.add_argument("--set", dest="settings", action="append", default=[],
                         help="inference setting stored in the bundled config, e.g. frame_threshold=0.7 (chosen on a "
                              "tuning split, never on the reported ones)")
@@ -77,7 +83,7 @@ def main() -> None:
     for item in args.valid:
         split_name, split_dir = item.split("=", 1)
         with tempfile.TemporaryDirectory() as tmp:
-            metrics, cmds, seconds = measure_split(target, Path(split_dir), Path(tmp))
+            metrics, cmds, seconds = measure_split(target, Path(split_dir), Path(tmp), args.classes_per_track)
         by_split[split_name] = {k: metrics[k] for k in metrics}
         commands[split_name] = cmds
         speeds[split_name] = round(seconds, 1)
@@ -89,7 +95,8 @@ def main() -> None:
         "steps": data.get("training", {}).get("global_step"),
         "metrics": {k: by_split[headline][k] for k in KEYS}, "metrics_split": headline,
         "metrics_by_split": by_split, "eval_commands": commands, "valid_splits": args.valid_command,
-        "track_seconds_by_split": speeds, "inference_settings": args.settings, "vistool_version": data.get("vistool_version"),
+        "track_seconds_by_split": speeds, "inference_settings": args.settings,
+        "classes_per_track": args.classes_per_track, "vistool_version": data.get("vistool_version"),
     }
     manifest_path = weights_dir() / MANIFEST_NAME
     manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {"weights": []}

@@ -58,16 +58,26 @@ def model_with_settings(checkpoint: Path, settings: list[str]):
     return model, data
 
 
-def measure_split(weights: Path, split: Path, work: Path) -> tuple[dict, list[str], float]:
+def measure_split(weights: Path, split: Path, work: Path, classes_per_track: int = 1
+                  ) -> tuple[dict, list[str], float]:
     """Metrics of ``weights`` on a split (track -> export-json -> evaluate), the commands, and the tracking time."""
-    out, results, metrics = work / "tracks", work / "results.json", work / "metrics.json"
-    gt = next(p for p in (split / "instances.json", split / "valid.json") if p.exists())
-    commands = [["track", str(split), "-w", str(weights), "-o", str(out), "--device", "cpu"],
-                ["export-json", str(out), "-o", str(results), "--dataset", str(gt)],
-                ["evaluate", str(gt), str(results), "--json", str(metrics)]]
+    out = work / "tracks"
+    command = ["track", str(split), "-w", str(weights), "-o", str(out), "--device", "cpu"]
     began = time.perf_counter()
-    vistool(*commands[0])
+    vistool(*command)
     seconds = time.perf_counter() - began
-    for command in commands[1:]:
+    metrics, commands = evaluate_tracks(out, split, work, classes_per_track)
+    return metrics, [" ".join(["vistool", *command])] + commands, seconds
+
+
+def evaluate_tracks(out: Path, split: Path, work: Path, classes_per_track: int = 1) -> tuple[dict, list[str]]:
+    """Metrics of the per-video results in ``out`` on a split (export-json -> evaluate) and the commands."""
+    results, metrics = work / f"results_k{classes_per_track}.json", work / f"metrics_k{classes_per_track}.json"
+    gt = next(p for p in (split / "instances.json", split / "valid.json") if p.exists())
+    export = ["export-json", str(out), "-o", str(results), "--dataset", str(gt)]
+    if classes_per_track != 1:
+        export += ["--classes-per-track", str(classes_per_track)]
+    commands = [export, ["evaluate", str(gt), str(results), "--json", str(metrics)]]
+    for command in commands:
         vistool(*command)
-    return json.loads(metrics.read_text()), [" ".join(["vistool", *c]) for c in commands], seconds
+    return json.loads(metrics.read_text()), [" ".join(["vistool", *c]) for c in commands]

@@ -6,7 +6,7 @@ the reported splits never choose a setting.
 
     vistool synth data/synth_tune --split valid --videos 16 --seed 1003 --preset standard
     python benchmarks/tune_inference.py runs/efficientvis_synth/model.pt --valid data/synth_tune/valid \
-        --key frame_threshold --values 0.5 0.6 0.7 0.8
+        --key frame_threshold --values 0.5 0.6 0.7 0.8 --classes-per-track 1 3
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from common import KEYS, measure_split, model_with_settings  # noqa: E402
+from common import KEYS, evaluate_tracks, measure_split, model_with_settings  # noqa: E402
 from vistool.weights import save_checkpoint  # noqa: E402
 
 
@@ -29,6 +29,8 @@ def main() -> None:
     parser.add_argument("--valid", required=True, type=Path, help="tuning split (not a reported one)")
     parser.add_argument("--key", required=True, help="dotted model-config key, e.g. frame_threshold")
     parser.add_argument("--values", nargs="+", required=True)
+    parser.add_argument("--classes-per-track", nargs="+", type=int, default=[1], metavar="K",
+                        help="also sweep export-json --classes-per-track over these (tracks once per value)")
     args = parser.parse_args()
 
     rows = []
@@ -38,12 +40,15 @@ def main() -> None:
             folder.mkdir()
             model, data = model_with_settings(args.checkpoint, [f"{args.key}={value}"])
             save_checkpoint(folder / "model.pt", model, training=data.get("training", {}))
-            rows.append((value, measure_split(folder / "model.pt", args.valid, folder)[0]))
+            first, *others = args.classes_per_track
+            rows.append((value, first, measure_split(folder / "model.pt", args.valid, folder, first)[0]))
+            for k in others:
+                rows.append((value, k, evaluate_tracks(folder / "tracks", args.valid, folder, k)[0]))
     print(f"{args.checkpoint} on {args.valid}")
-    print(f"| {args.key} | " + " | ".join(KEYS) + " |")
-    print("|---|" + "---|" * len(KEYS))
-    for value, metrics in rows:
-        print(f"| {value} | " + " | ".join(f"{metrics[k]:.3f}" for k in KEYS) + " |")
+    print(f"| {args.key} | classes per track | " + " | ".join(KEYS) + " |")
+    print("|---|---|" + "---|" * len(KEYS))
+    for value, k, metrics in rows:
+        print(f"| {value} | {k} | " + " | ".join(f"{metrics[key]:.3f}" for key in KEYS) + " |")
 
 
 if __name__ == "__main__":
