@@ -33,3 +33,21 @@ def test_error_analysis_separates_classification_from_segmentation():
     assert a.stats["AP"] == 0.0
     assert a.oracle_stats["AP50"] == pytest.approx(1.0, abs=1e-6)
     assert (a.predicted, a.ground_truth, a.covered, a.covering, a.covering_correct) == (3, 2, 2, 2, 0)
+
+
+def test_settings_added_after_a_checkpoint_was_written_can_be_set(tmp_path):
+    import torch
+    from test_rgnnvis_model import _tiny_model
+
+    from vistool.weights import read_checkpoint, save_checkpoint
+
+    common = _script("common")
+    path = tmp_path / "old.pt"
+    save_checkpoint(path, _tiny_model())
+    data = read_checkpoint(path)
+    del data["config"]["track_class"]  # as written before the setting existed
+    torch.save(data, path)
+    model, _ = common.model_with_settings(path, ["track_class=detections"])
+    assert model.config.track_class == "detections"
+    with pytest.raises(SystemExit, match="no such key"):
+        common.model_with_settings(path, ["tracker.no_such_key=1"])
