@@ -8,7 +8,10 @@ Prints one table for a ground-truth dataset and a results file:
   the first row is what classification costs;
 - class-agnostic coverage: ground-truth tracks that some prediction overlaps
   with video IoU >= 0.5, and the class accuracy of predictions that overlap a
-  ground-truth track that well.
+  ground-truth track that well;
+- per-frame coverage: ground-truth masks that some predicted mask of the same
+  frame overlaps with IoU >= 0.5, ignoring identities (a method that segments
+  every frame but breaks its tracks keeps this and loses the previous one).
 
     python benchmarks/error_analysis.py data/synth_std/valid/instances.json results.json
 """
@@ -23,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from vistool.eval.video_iou import TrackMasks, video_ious
+from vistool.io import rle
 from vistool.eval.ytvis import evaluate
 from vistool.io.ytvis import ResultTrack, YtvisDataset, load_dataset, load_results
 
@@ -61,6 +65,30 @@ class Analysis:
     covered: int
     covering: int
     covering_correct: int
+    frame_masks: int
+    frame_masks_covered: int
+
+
+def frame_coverage(gt: YtvisDataset, results: list[ResultTrack]) -> tuple[int, int]:
+    """(ground-truth masks, those overlapped by a predicted mask of the same frame with IoU >= GOOD_IOU)."""
+    by_video: dict[int, list[ResultTrack]] = defaultdict(list)
+    for track in results:
+        by_video[track.video_id].append(track)
+    anns = defaultdict(list)
+    for ann in gt.annotations:
+        anns[ann.video_id].append(ann)
+    total = covered = 0
+    for video_id, video_anns in anns.items():
+        for f in range(len(video_anns[0].segmentations)):
+            truth = [a.segmentations[f] for a in video_anns if a.segmentations[f] is not None]
+            pred = [t.segmentations[f] for t in by_video.get(video_id, [])
+                    if f < len(t.segmentations) and t.segmentations[f] is not None]
+            total += len(truth)
+            if truth and pred:
+                inter, union = rle.intersection_and_union(truth, pred)
+                iou = np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
+                covered += int((iou.max(axis=1) >= GOOD_IOU).sum())
+    return total, covered
 
 
 def analyse(gt: YtvisDataset, results: list[ResultTrack]) -> Analysis:
@@ -78,9 +106,10 @@ def analyse(gt: YtvisDataset, results: list[ResultTrack]) -> Analysis:
             covering += 1
             correct += track.category_id == categories[best]
     covered = sum(int((table.max(axis=0) >= GOOD_IOU).sum()) for _, table in ious.values() if table.size)
+    masks, masks_covered = frame_coverage(gt, results)
     return Analysis(stats=evaluate(gt, results).stats, oracle_stats=evaluate(gt, oracle).stats,
                     predicted=len(results), ground_truth=len(gt.annotations), covered=covered,
-                    covering=covering, covering_correct=correct)
+                    covering=covering, covering_correct=correct, frame_masks=masks, frame_masks_covered=masks_covered)
 
 
 def main() -> None:
@@ -98,6 +127,8 @@ def main() -> None:
     print(f"| ground-truth tracks covered (video IoU >= {GOOD_IOU}, any class) | {a.covered} / {a.ground_truth} |")
     print(f"| class accuracy of predictions that cover a ground-truth track | "
           f"{a.covering_correct} / {a.covering} = {a.covering_correct / max(a.covering, 1):.3f} |")
+    print(f"| ground-truth masks covered frame by frame (IoU >= {GOOD_IOU}, any class or id) | "
+          f"{a.frame_masks_covered} / {a.frame_masks} = {a.frame_masks_covered / max(a.frame_masks, 1):.3f} |")
 
 
 if __name__ == "__main__":

@@ -33,6 +33,7 @@ def test_error_analysis_separates_classification_from_segmentation():
     assert a.stats["AP"] == 0.0
     assert a.oracle_stats["AP50"] == pytest.approx(1.0, abs=1e-6)
     assert (a.predicted, a.ground_truth, a.covered, a.covering, a.covering_correct) == (3, 2, 2, 2, 0)
+    assert (a.frame_masks, a.frame_masks_covered) == (4, 3)  # the right object is missed in frame 1
 
 
 def test_settings_added_after_a_checkpoint_was_written_can_be_set(tmp_path):
