@@ -13,14 +13,15 @@ Examples (the papers' ablations on synthetic data)::
     python benchmarks/ablation.py --method efficientvis --config configs/efficientvis_mnv3s_synth.yaml \
         --data synth:standard --steps 5000 --backbone-weights runs/pretrain_mnv3s_gn/backbone.pt \
         --base runs/evis_pt/model.pt --valid data/synth_std/valid --out runs/ablation_cl \
-        --variant "without CL=model.correspondence=false" --record benchmarks/results/efficientvis_cl.md
+        --variant "without CL=model.correspondence=false" --classes-per-track 3 \
+        --record benchmarks/results/efficientvis_cl.md
 
     # RGNNVIS, Table 3: 1 GNN block vs 2, tracker stage on one trained detector (the detector stage's
     # checkpoint, whose tracker is still at its initialisation); --base reuses the bundled run's tracker
     # stage, trained by the same command (config, init, steps, seed), instead of training it again
     python benchmarks/ablation.py --method rgnnvis --config configs/rgnnvis_mnv3s_synth.yaml \
         --data synth:standard --stage tracker --init runs/rgnn_det/model.pt --steps 6000 \
-        --base runs/rgnn_t6k/model.pt --set track_class=detections \
+        --base runs/rgnn_t6k/model.pt --set track_class=detections --classes-per-track 3 \
         --valid data/synth_std/valid --out runs/ablation_gnn6k \
         --variant "1 GNN block=model.tracker.num_blocks=1" --record benchmarks/results/rgnnvis_gnn_blocks.md
 """

@@ -56,7 +56,10 @@ def readme(entries: list[dict]) -> str:
             values = " | ".join(f"{metrics.get(k, float('nan')):.3f}" for k in KEYS)
             lines.append(f"| `{e['file']}` | {e['method']} | {e.get('size_mb', '?')} MB | `{e['sha256'][:16]}…` | "
                          f"`{e.get('config', '')}`{_settings(e)} | {e.get('data', '')} | {split} | {values} |")
-    lines += ["", "Validation splits and training commands are in `manifest.json`.", ""]
+    lines += ["", "Validation splits and training commands are in `manifest.json`. A file measured with",
+              "`--classes-per-track K` lists each track under its K best categories in the submission",
+              "(`vistool export-json OUT -o results.json --classes-per-track K`); `with KEY=VALUE` is an",
+              "inference setting stored in the bundled file, chosen on a separate tuning split", ""]
     return "\n".join(lines)
 
 
