@@ -33,17 +33,23 @@ from vistool.io.ytvis import ResultTrack, YtvisDataset, load_dataset, load_resul
 GOOD_IOU = 0.5
 
 
-def class_agnostic_ious(gt: YtvisDataset, results: list[ResultTrack]) -> dict[int, tuple[list[int], np.ndarray]]:
-    """video id -> (category ids of its ground-truth tracks, (D, G) video IoUs of its predictions in file order)."""
-    by_video: dict[int, list[ResultTrack]] = defaultdict(list)
-    for track in results:
-        by_video[track.video_id].append(track)
-    gts = defaultdict(list)
+def by_video(gt: YtvisDataset, results: list[ResultTrack]) -> tuple[dict[int, list], dict[int, list[ResultTrack]]]:
+    """Ground-truth tracks and predicted tracks grouped by video id (file order kept)."""
+    gts: dict[int, list] = defaultdict(list)
     for ann in gt.annotations:
         gts[ann.video_id].append(ann)
+    dts: dict[int, list[ResultTrack]] = defaultdict(list)
+    for track in results:
+        dts[track.video_id].append(track)
+    return gts, dts
+
+
+def class_agnostic_ious(gt: YtvisDataset, results: list[ResultTrack]) -> dict[int, tuple[list[int], np.ndarray]]:
+    """video id -> (category ids of its ground-truth tracks, (D, G) video IoUs of its predictions in file order)."""
+    gts, predicted = by_video(gt, results)
     out = {}
     for video in gt.videos:
-        anns, dts = gts[video.id], by_video.get(video.id, [])
+        anns, dts = gts[video.id], predicted[video.id]
         size = (video.height, video.width)
         if anns and dts:
             ious = video_ious(TrackMasks.build([t.segmentations for t in dts], size, "results"),
@@ -71,17 +77,12 @@ class Analysis:
 
 def frame_coverage(gt: YtvisDataset, results: list[ResultTrack]) -> tuple[int, int]:
     """(ground-truth masks, those overlapped by a predicted mask of the same frame with IoU >= GOOD_IOU)."""
-    by_video: dict[int, list[ResultTrack]] = defaultdict(list)
-    for track in results:
-        by_video[track.video_id].append(track)
-    anns = defaultdict(list)
-    for ann in gt.annotations:
-        anns[ann.video_id].append(ann)
+    anns, predicted = by_video(gt, results)
     total = covered = 0
     for video_id, video_anns in anns.items():
         for f in range(len(video_anns[0].segmentations)):
             truth = [a.segmentations[f] for a in video_anns if a.segmentations[f] is not None]
-            pred = [t.segmentations[f] for t in by_video.get(video_id, [])
+            pred = [t.segmentations[f] for t in predicted[video_id]
                     if f < len(t.segmentations) and t.segmentations[f] is not None]
             total += len(truth)
             if truth and pred:
