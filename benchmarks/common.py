@@ -62,7 +62,7 @@ def measure_split(weights: Path, split: Path, work: Path, classes_per_track: int
                   ) -> tuple[dict, list[str], float]:
     """Metrics of ``weights`` on a split (track -> export-json -> evaluate), the commands, and the tracking time."""
     out = work / "tracks"
-    command = ["track", str(split), "-w", str(weights), "-o", str(out), "--device", "cpu"]
+    command = ["track", str(split), "-w", str(weights), "-o", str(out), "--device", "cpu", "--overwrite"]
     began = time.perf_counter()
     vistool(*command)
     seconds = time.perf_counter() - began
