@@ -17,6 +17,7 @@ from typing import Callable, Iterable, Iterator
 import numpy as np
 import torch
 
+from vistool.engine.heap import HeapTrimmer
 from vistool.io import rle as rle_io
 from vistool.structures import Clip, FrameInstances, TrackResult, TrackSummary, VideoInfo, VideoResult
 
@@ -192,6 +193,7 @@ def run_video(model, source: FrameSource, options: InferOptions = InferOptions()
     collector = TrackCollector(options.score_threshold)
     frame_collector = None if options.track else FrameCollector(options.score_threshold)
     writer = _open_overlay(overlay, source.info)
+    trimmer = HeapTrimmer()
     try:
         frames = source.open(options)
         with torch.inference_mode():
@@ -207,6 +209,7 @@ def run_video(model, source: FrameSource, options: InferOptions = InferOptions()
                         collector.add(instances)
                     if writer is not None:
                         writer.draw(image.numpy(), instances, model.categories)
+                trimmer.add(len(clip))
                 if on_frames is not None:
                     on_frames(len(clip))
             summaries = session.finish() if options.track else {}
