@@ -34,8 +34,7 @@ from pathlib import Path
 
 import yaml
 
-from common import KEYS, apply_overrides, measure_split, model_with_settings, parse_settings, vistool
-from vistool.weights import save_checkpoint
+from common import KEYS, apply_overrides, measure_split, parse_settings, save_with_settings, vistool
 
 
 def parse_variant(text: str) -> tuple[str, dict[str, object]]:
@@ -98,9 +97,8 @@ def main() -> None:
             shutil.copyfile(args.base, folder / "model.pt")
         weights = train_variant(args, folder, apply_overrides(base, overrides))
         if args.settings:
-            model, data = model_with_settings(weights, args.settings)
+            save_with_settings(weights, folder / "measured.pt", args.settings)
             weights = folder / "measured.pt"
-            save_checkpoint(weights, model, training=data.get("training", {}))
         rows.append((name, overrides, measure_split(weights, args.valid, folder, args.classes_per_track)[0]))
     settings = f", inference settings {', '.join(args.settings)}" if args.settings else ""
     if args.classes_per_track != 1:

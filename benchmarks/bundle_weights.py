@@ -24,15 +24,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from common import KEYS, measure_split, model_with_settings  # noqa: E402
+from common import KEYS, measure_split, save_with_settings  # noqa: E402
 from vistool.io.atomic import write_json  # noqa: E402
-from vistool.weights import MANIFEST_NAME, read_checkpoint, save_checkpoint, sha256_file, weights_dir  # noqa: E402
-
-def to_fp16(src: Path, dst: Path, settings: list[str]) -> str:
-    """Copy the model of checkpoint ``src`` into ``dst`` with fp16 storage and inference ``settings``; return its
-    sha256."""
-    model, data = model_with_settings(src, settings)
-    return save_checkpoint(dst, model, training=data.get("training", {}), half=True)
+from vistool.weights import MANIFEST_NAME, read_checkpoint, weights_dir  # noqa: E402
 
 
 def _settings(entry: dict) -> str:
@@ -80,7 +74,7 @@ def main() -> None:
     args = parser.parse_args()
 
     target = weights_dir() / f"{args.name}.pt"
-    sha = to_fp16(args.checkpoint, target, args.settings)
+    sha = save_with_settings(args.checkpoint, target, args.settings, half=True)  # fp16 storage
     data = read_checkpoint(target)
     by_split, commands, speeds = {}, {}, {}
     for item in args.valid:

@@ -58,6 +58,15 @@ def model_with_settings(checkpoint: Path, settings: list[str]):
     return model, data
 
 
+def save_with_settings(checkpoint: Path, target: Path, settings: list[str], half: bool = False) -> str:
+    """Write ``checkpoint``'s model with inference ``settings`` applied to ``target`` (fp16 with ``half``);
+    return its sha256."""
+    from vistool.weights import save_checkpoint
+
+    model, data = model_with_settings(checkpoint, settings)
+    return save_checkpoint(target, model, training=data.get("training", {}), half=half)
+
+
 def measure_split(weights: Path, split: Path, work: Path, classes_per_track: int = 1
                   ) -> tuple[dict, list[str], float]:
     """Metrics of ``weights`` on a split (track -> export-json -> evaluate), the commands, and the tracking time."""

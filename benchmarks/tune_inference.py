@@ -19,8 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from common import KEYS, evaluate_tracks, measure_split, model_with_settings  # noqa: E402
-from vistool.weights import save_checkpoint  # noqa: E402
+from common import KEYS, evaluate_tracks, measure_split, save_with_settings  # noqa: E402
 
 
 def main() -> None:
@@ -38,8 +37,7 @@ def main() -> None:
         for value in args.values:
             folder = Path(tmp) / f"v{len(rows)}"
             folder.mkdir()
-            model, data = model_with_settings(args.checkpoint, [f"{args.key}={value}"])
-            save_checkpoint(folder / "model.pt", model, training=data.get("training", {}))
+            save_with_settings(args.checkpoint, folder / "model.pt", [f"{args.key}={value}"])
             first, *others = args.classes_per_track
             rows.append((value, first, measure_split(folder / "model.pt", args.valid, folder, first)[0]))
             for k in others:

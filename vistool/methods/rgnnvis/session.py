@@ -28,8 +28,8 @@ from torch import Tensor
 from torchvision.ops import masks_to_boxes
 
 from vistool.methods.rgnnvis.track_manager import TrackState
-from vistool.models.heads.yolact import Detections
 from vistool.methods.rgnnvis.tracker import FrameOutput, label_map
+from vistool.models.heads.yolact import Detections
 from vistool.models.transform import ImageMeta
 from vistool.structures import Clip, FrameInstances, TrackSummary, VideoInfo
 
