@@ -34,13 +34,15 @@ from pathlib import Path
 
 import yaml
 
-from common import KEYS, apply_overrides, measure_split, parse_settings, save_with_settings, vistool
+from vistool.config import apply_overrides, parse_overrides
+
+from common import KEYS, measure_split, save_with_settings, vistool
 
 
 def parse_variant(text: str) -> tuple[str, dict[str, object]]:
     """``NAME=a.b=value,c.d=value`` -> (NAME, {"a.b": value, ...}) with YAML-typed values."""
     name, _, rest = text.partition("=")
-    return name.strip(), parse_settings(list(filter(None, rest.split(","))))
+    return name.strip(), parse_overrides(filter(None, rest.split(",")))
 
 
 def train_variant(args: argparse.Namespace, folder: Path, config: dict) -> Path:

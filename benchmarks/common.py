@@ -1,4 +1,4 @@
-"""Helpers shared by the benchmark scripts: running vistool, dotted config overrides, measuring a split."""
+"""Helpers shared by the benchmark scripts: running vistool, models with settings, measuring a split."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-import yaml
+from vistool.config import apply_overrides, parse_overrides
 
 KEYS = ("AP", "AP50", "AP75", "AR1", "AR10")
 
@@ -16,29 +16,6 @@ KEYS = ("AP", "AP50", "AP75", "AR1", "AR10")
 def vistool(*args: str) -> None:
     """Run a vistool command as a user would; stop on failure."""
     subprocess.run([sys.executable, "-m", "vistool", *args], check=True)
-
-
-def parse_settings(items: list[str]) -> dict[str, object]:
-    """``["a.b=value", ...]`` -> ``{"a.b": value}`` with YAML-typed values."""
-    settings = {}
-    for item in items:
-        key, _, value = item.partition("=")
-        settings[key.strip()] = yaml.safe_load(value)
-    return settings
-
-
-def apply_overrides(config: dict, overrides: dict[str, object]) -> dict:
-    """A deep copy of ``config`` with dotted keys set (the key must exist: typos are errors)."""
-    config = json.loads(json.dumps(config))
-    for dotted, value in overrides.items():
-        node = config
-        *parents, leaf = dotted.split(".")
-        for key in parents:
-            node = node[key]
-        if leaf not in node:
-            raise SystemExit(f"override {dotted}: no such key in the config")
-        node[leaf] = value
-    return config
 
 
 def model_with_settings(checkpoint: Path, settings: list[str]):
@@ -52,7 +29,7 @@ def model_with_settings(checkpoint: Path, settings: list[str]):
 
     data = read_checkpoint(checkpoint)
     full = to_dict(build_model(data["method"], data["config"], data["categories"], pretrained=False).config)
-    config = apply_overrides(full, parse_settings(settings))
+    config = apply_overrides(full, parse_overrides(settings))
     model = build_model(data["method"], config, data["categories"], pretrained=False)
     load_state(model, data["state_dict"], where=str(checkpoint))
     return model, data

@@ -64,6 +64,30 @@ def test_local_state_dict_path_initialises_the_backbone(tmp_path):
     assert torch.equal(buffers["layer2.0.bn1.running_var"], source.layer2[0].bn1.running_var)
 
 
+def test_a_vistool_checkpoint_gives_its_backbone(tmp_path):
+    from evis_helpers import tiny_model
+
+    from vistool.weights import save_checkpoint
+
+    model = tiny_model(seed=5, backbone=BackboneConfig(name="resnet18", norm="gn", weights="none",
+                                                       in_features=("c2", "c3", "c4", "c5"), fpn_channels=16))
+    path = tmp_path / "evis.pt"
+    save_checkpoint(path, model, half=True)
+    net = Backbone("resnet18", ("c2", "c3"), norm="gn", weights=str(path))
+    trained = dict(model.named_parameters())
+    for name, param in net.body.named_parameters():
+        assert torch.equal(param, trained[f"backbone.backbone.body.{name}"].half().float())
+
+
+def test_a_checkpoint_without_a_backbone_is_rejected(tmp_path):
+    from vistool.weights import FORMAT
+
+    path = tmp_path / "odd.pt"
+    torch.save({"format": FORMAT, "state_dict": {"head.weight": torch.zeros(2)}}, path)
+    with pytest.raises(CheckpointError, match="which tensors of this checkpoint are its backbone"):
+        Backbone("resnet18", weights=str(path))
+
+
 def test_state_dict_of_another_network_is_rejected_with_its_keys(tmp_path):
     path = tmp_path / "mnv3.pth"
     torch.save(torchvision.models.mobilenet_v3_small().state_dict(), path)

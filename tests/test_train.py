@@ -154,6 +154,22 @@ def test_cli_train_writes_checkpoints_and_resumes(tmp_path, run_cli):
     assert read_checkpoint(out / "model.pt")["training"]["global_step"] == 5
 
 
+def test_cli_train_set_changes_the_config_of_the_run(tmp_path, run_cli):
+    config = write_config(tmp_path / "tiny.yaml", steps=3)
+    out = tmp_path / "run"
+    args = ["train", "--method", "efficientvis", "--data", "synth:standard", "--device", "cpu"]
+    result = run_cli(*args, "--out", out, "--config", config, "--set", "train.steps=2", "--set", "train.seed=11")
+    assert result.code == 0, result.stderr
+    run = yaml.safe_load((out / "run.yaml").read_text())
+    assert run["train"]["steps"] == 2 and run["train"]["seed"] == 11
+    assert len((out / "metrics.jsonl").read_text().splitlines()) == 2
+
+    typo = run_cli(*args, "--out", tmp_path / "typo", "--config", config, "--set", "train.sead=1")
+    assert typo.code != 0 and "did you mean 'seed'" in typo.stderr and not (tmp_path / "typo").exists()
+    alone = run_cli(*args, "--out", tmp_path / "alone", "--set", "train.seed=1")
+    assert alone.code == 2 and "give --config too" in alone.stderr
+
+
 def test_cli_train_rejects_an_unknown_stage(tmp_path, run_cli):
     config = write_config(tmp_path / "tiny.yaml")
     result = run_cli("train", "--method", "efficientvis", "--data", "synth:standard", "--out", tmp_path / "o",

@@ -6,10 +6,12 @@ error that names the key, the file and the closest known key.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import difflib
 import types
 import typing
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -50,11 +52,23 @@ def _convert(value: Any, tp: Any, where: str) -> Any:
         inner = args[0] if args else Any
         items = [_convert(v, inner, f"{where}[{i}]") for i, v in enumerate(value)]
         return tuple(items) if origin is tuple else items
-    if tp is float and isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
+    if tp is float:
+        return _to_float(value, where)
     if tp in (int, str, bool) and not isinstance(value, tp):
         raise ConfigError(f"{where}: expected {tp.__name__}, got {value!r}")
     return value
+
+
+def _to_float(value: Any, where: str) -> float:
+    """A number; also a string such as ``1e-4``, which YAML 1.1 does not read as a float."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    try:
+        if isinstance(value, str):
+            return float(value)
+    except ValueError:
+        pass
+    raise ConfigError(f"{where}: expected a number, got {value!r}")
 
 
 def from_dict(cls: type[T], data: dict[str, Any], where: str = "config") -> T:
@@ -111,3 +125,55 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
 def load_config(path: str | Path, cls: type[T]) -> T:
     """Load a YAML file into dataclass ``cls``."""
     return from_dict(cls, load_yaml(path), where=str(path))
+
+
+def parse_overrides(items: Iterable[str]) -> dict[str, Any]:
+    """``["a.b=VALUE", ...]`` -> ``{"a.b": VALUE}``, each VALUE read as YAML (``0.1``, ``[1500]``, ``true``)."""
+    overrides = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--set {item}: expected KEY=VALUE, e.g. train.lr=1e-4")
+        try:
+            overrides[key.strip()] = yaml.safe_load(value)
+        except yaml.YAMLError:
+            raise ConfigError(f"--set {item}: the value is not valid YAML") from None
+    return overrides
+
+
+def apply_overrides(data: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """A deep copy of a config mapping with dotted keys set.
+
+    A number selects a list item (``train.stages.1.lr_drops``). Missing mappings
+    and keys are created: building the dataclass afterwards rejects unknown keys
+    with a hint, so a typo still fails.
+    """
+    data = copy.deepcopy(data)
+    for dotted, value in overrides.items():
+        *parents, leaf = dotted.split(".")
+        node: Any = data
+        for key in parents:
+            node = _child(node, key, dotted, create=True)
+        if isinstance(node, list):
+            node[_list_index(node, leaf, dotted)] = value
+        elif isinstance(node, dict):
+            node[leaf] = value
+        else:
+            raise ConfigError(f"--set {dotted}: '{leaf}' is inside {node!r}, which is not a mapping or list")
+    return data
+
+
+def _child(node: Any, key: str, dotted: str, create: bool) -> Any:
+    if isinstance(node, list):
+        return node[_list_index(node, key, dotted)]
+    if not isinstance(node, dict):
+        raise ConfigError(f"--set {dotted}: '{key}' is inside {node!r}, which is not a mapping or list")
+    if node.get(key) is None and create:
+        node[key] = {}
+    return node[key]
+
+
+def _list_index(node: list, key: str, dotted: str) -> int:
+    if not key.lstrip("-").isdigit() or not -len(node) <= int(key) < len(node):
+        raise ConfigError(f"--set {dotted}: '{key}' is not an index of a list of {len(node)} items")
+    return int(key)

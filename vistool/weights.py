@@ -116,6 +116,37 @@ def read_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
     return data
 
 
+BACKBONE_BODY = "backbone.body."  # a method's Backbone module holds the torchvision network as ``body``
+
+
+def backbone_state_of(data: Any, path: str | os.PathLike) -> dict[str, Tensor]:
+    """The torchvision backbone state dict in a loaded weights file.
+
+    Args:
+        data: what :func:`load_state_file` returned: a torchvision state dict, a
+            ``{"state_dict": ...}`` wrapper, or a vistool checkpoint of any method.
+        path: the file, for error messages.
+
+    Returns:
+        The state dict itself, or a checkpoint's backbone tensors with their
+        ``...backbone.body.`` prefix removed.
+    """
+    if not isinstance(data, dict):
+        raise CheckpointError(f"{path}: not a state dict")
+    if data.get("format") != FORMAT:
+        return data.get("state_dict", data)
+    state = data.get("state_dict")
+    if not isinstance(state, dict):
+        raise CheckpointError(f"{path}: checkpoint lacks 'state_dict'")
+    prefixes = {key[: key.index(BACKBONE_BODY) + len(BACKBONE_BODY)] for key in state if BACKBONE_BODY in key}
+    if len(prefixes) != 1:
+        found = "none" if not prefixes else ", ".join(sorted(prefixes))
+        raise CheckpointError(f"{path}: cannot tell which tensors of this checkpoint are its backbone "
+                              f"(backbone prefixes found: {found})")
+    prefix = prefixes.pop()
+    return {key[len(prefix):]: value for key, value in state.items() if key.startswith(prefix)}
+
+
 def load_state(model: nn.Module, state_dict: dict[str, Tensor], where: str = "checkpoint") -> None:
     """Strictly load ``state_dict`` into ``model`` (fp16 tensors are cast to the model's dtypes).
 

@@ -81,9 +81,14 @@ class RichReporter:
 @click.option("--weights", default=None, type=click.Path(dir_okay=False),
               help="Initialise from this checkpoint (fine-tuning); tensors that do not fit --config stay fresh.")
 @click.option("--backbone-weights", default=None,
-              help="Backbone initialisation: imagenet (download), a local state-dict PATH, or none.")
+              help="Backbone initialisation: imagenet (download), a local PATH (a state dict, or a vistool "
+                   "checkpoint whose backbone is taken), or none.")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
+              help="Change one setting of --config (repeatable); a number picks a list item, "
+                   "e.g. --set train.stages.1.lr_drops=[1500] --set train.seed=1.")
 def train(method: str, data: str, config_path: str | None, out_dir: str, resume: bool, device: str | None,
-          steps: int | None, stage: str | None, weights: str | None, backbone_weights: str | None) -> None:
+          steps: int | None, stage: str | None, weights: str | None, backbone_weights: str | None,
+          overrides: tuple[str, ...]) -> None:
     """Train a method; checkpoints land in --out and can be resumed.
 
     \b
@@ -91,6 +96,9 @@ def train(method: str, data: str, config_path: str | None, out_dir: str, resume:
       vistool train --method efficientvis --data synth:standard \\
           --config configs/efficientvis_mnv3s_synth.yaml --out runs/evis
       vistool train --method efficientvis --data synth:standard --out runs/evis --resume
+      vistool train --method rgnnvis --data synth:standard --stage tracker \\
+          --config configs/rgnnvis_mnv3s_synth.yaml --weights runs/det/model.pt \\
+          --steps 2000 --set train.stages.1.lr_drops=[1500] --out runs/tracker
       torchrun --nproc_per_node 4 -m vistool train --method efficientvis --data ytvis/train \\
           --config configs/efficientvis_r50_ytvis.yaml --out runs/r50
     """
@@ -100,7 +108,9 @@ def train(method: str, data: str, config_path: str | None, out_dir: str, resume:
     from vistool.engine.train import load_run_file
     from vistool.engine.train import train as run_training
 
-    run = load_run_file(config_path) if config_path else None
+    if overrides and not config_path:
+        raise click.UsageError("--set changes settings of --config; give --config too")
+    run = load_run_file(config_path, overrides) if config_path else None
     main_rank = int(os.environ.get("RANK", "0")) == 0
     command = "vistool " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     console = echo_console()

@@ -7,7 +7,7 @@ import os
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
 import numpy as np
 import torch
@@ -15,7 +15,7 @@ import torch.distributed as dist
 from torch import Tensor, nn
 from torch.utils.data import DataLoader, IterableDataset, Sampler
 
-from vistool.config import from_dict, load_yaml
+from vistool.config import apply_overrides, from_dict, load_yaml, parse_overrides
 from vistool.errors import ConfigError
 
 
@@ -84,9 +84,12 @@ class RunFile:
     train: TrainConfig = TrainConfig()
 
 
-def load_run_file(path: str | Path) -> RunFile:
-    """Read a run-config YAML (``method``, ``model``, ``train``); unknown keys are errors."""
-    data = load_yaml(path)
+def load_run_file(path: str | Path, overrides: Iterable[str] = ()) -> RunFile:
+    """Read a run-config YAML (``method``, ``model``, ``train``); unknown keys are errors.
+
+    ``overrides`` are ``KEY=VALUE`` settings applied on top (``vistool train --set``).
+    """
+    data = apply_overrides(load_yaml(path), parse_overrides(overrides))
     unknown = set(data) - {"method", "model", "train"}
     if unknown:
         raise ConfigError(f"{path}: unknown top-level key(s) {sorted(unknown)}; allowed: method, model, train")

@@ -46,7 +46,7 @@ class BackboneConfig:
         norm: ``frozen_bn`` (ImageNet statistics, fixed), ``bn`` (trainable
             BatchNorm) or ``gn`` (GroupNorm; for training from scratch with
             small batches).
-        weights: ``imagenet``, ``none`` or a path to a torchvision state dict;
+        weights: ``imagenet``, ``none`` or a path to a torchvision state dict or a vistool checkpoint;
             used only when a model is built for training (a checkpoint
             overrides it).
         in_features: backbone stages fed to the FPN, e.g. ``[c3, c4, c5]``.
@@ -92,8 +92,9 @@ def _torchvision_model(name: str, norm: str) -> nn.Module:
 def load_pretrained(model: nn.Module, name: str, weights: str) -> None:
     """Load ``imagenet`` or a local state-dict file into a torchvision ``model``.
 
-    A PATH always works offline. ``imagenet`` downloads through torchvision's
-    weights API (cached in ``$TORCH_HOME``).
+    A PATH always works offline: a torchvision state dict (``vistool pretrain``
+    writes one) or a vistool checkpoint, whose backbone is taken. ``imagenet``
+    downloads through torchvision's weights API (cached in ``$TORCH_HOME``).
 
     Raises:
         CheckpointError: download impossible (one line naming the remedy) or
@@ -112,10 +113,9 @@ def load_pretrained(model: nn.Module, name: str, weights: str) -> None:
                 "no network: pass a local state-dict file (--backbone-weights PATH) or 'none'") from None
         where = f"ImageNet weights {enum.DEFAULT}"
     else:
-        from vistool.weights import load_state_file
+        from vistool.weights import backbone_state_of, load_state_file
 
-        state = load_state_file(weights)
-        state = state.get("state_dict", state) if isinstance(state, dict) else state
+        state = backbone_state_of(load_state_file(weights), weights)
         where = str(weights)
     missing, unexpected = model.load_state_dict(state, strict=False)
     head = ("fc.", "classifier.")  # classification heads are not part of the backbone
