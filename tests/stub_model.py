@@ -74,3 +74,6 @@ class StubModel:
 
     def new_session(self, info: VideoInfo) -> StubSession:
         return StubSession(self.clip_len, self.max_jump)
+
+    def new_frame_session(self, info: VideoInfo) -> StubSession:
+        return self.new_session(info)

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from test_eval_ytvis import dataset, mask
 
+from vistool.errors import ConfigError
 from vistool.io.ytvis import ResultTrack
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
@@ -50,5 +51,30 @@ def test_settings_added_after_a_checkpoint_was_written_can_be_set(tmp_path):
     torch.save(data, path)
     model, _ = common.model_with_settings(path, ["track_class=detections"])
     assert model.config.track_class == "detections"
-    with pytest.raises(SystemExit, match="no such key"):
+    with pytest.raises(ConfigError, match="unknown key 'no_such_key'"):
         common.model_with_settings(path, ["tracker.no_such_key=1"])
+
+
+def test_frame_ap_scores_per_frame_instances_with_and_without_categories(tmp_path):
+    import json
+
+    frame_ap = _script("frame_ap")
+    left, right = mask(8, 8, (0, 4, 0, 4)), mask(8, 8, (4, 8, 4, 8))
+    gt = dataset(8, 8, 2, [(1, 1, 1, [left, left]), (2, 1, 2, [right, None])])
+    gt.videos[0].file_names = ["v/0.jpg", "v/1.jpg"]
+    coco_gt, image_of = frame_ap.ground_truth(gt)
+    assert len(coco_gt["images"]) == 2 and len(coco_gt["annotations"]) == 3
+
+    def instance(frame, category, m, score):
+        return {"image_id": frame + 1, "category_id": category, "score": score, "segmentation": m,
+                "bbox": frame_ap.rle.to_bbox(m)}
+    segment = {"images": [{"id": 1, "file_name": "v/0.jpg"}, {"id": 2, "file_name": "v/1.jpg"}],
+               "annotations": [instance(0, 1, left, 0.9), instance(0, 1, right, 0.8),  # right: wrong category
+                               instance(1, 1, left, 0.9)]}
+    (tmp_path / "v.json").write_text(json.dumps(segment))
+    dts = frame_ap.detections(tmp_path, image_of)
+    assert [d["image_id"] for d in dts] == [image_of["v/0.jpg"], image_of["v/0.jpg"], image_of["v/1.jpg"]]
+    for iou_type in ("segm", "bbox"):
+        assert frame_ap.coco_stats(coco_gt, dts, iou_type, agnostic=True)["AP"] == pytest.approx(1.0)
+        per_category = frame_ap.coco_stats(coco_gt, dts, iou_type, agnostic=False)
+        assert per_category["AP"] == pytest.approx(0.5)  # category 1 perfect, category 2 missed

@@ -158,6 +158,22 @@ def test_session_returns_tracks_at_original_resolution():
         assert len(s.class_scores) == 3 and s.class_scores[s.label] == pytest.approx(s.score)
 
 
+def test_frame_session_gives_the_detections_without_ids():
+    model = _tiny_model()
+    model.eval()
+    frames = _clip(2, h=48, w=64).images.permute(0, 2, 3, 1).contiguous()  # (T, 48, 64, 3)
+    session = model.new_frame_session(VideoInfo("v", "v", 64, 48))
+    outputs = session.step(Clip(frames, [0, 1], is_last=True))
+    images, meta = model.transform.preprocess(frames[:1])
+    with torch.no_grad():
+        dets = model.detector.detect(model.detector(model.backbone(images)), [meta.image_size])
+    first = outputs[0]
+    assert 0 < len(first) == int(dets.valid[0].sum()) <= model.config.detector.max_detections
+    assert first.track_ids is None and first.masks.shape[1:] == (48, 64)
+    assert torch.allclose(first.scores, dets.scores[0, :len(first)])
+    assert [o.frame_index for o in outputs] == [0, 1] and session.finish() == {}
+
+
 @pytest.mark.parametrize("source", ["head", "detections"])
 def test_track_class_source(source):
     """``track_class: detections`` takes each frame's class probabilities from the track's detection."""

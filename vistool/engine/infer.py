@@ -179,7 +179,7 @@ def run_video(model, source: FrameSource, options: InferOptions = InferOptions()
     """Run ``model`` over one video in a single streaming pass.
 
     Args:
-        model: a VisModel (``new_session``, ``clip_len``, ``categories``).
+        model: a VisModel (``new_session``, ``new_frame_session``, ``clip_len``, ``categories``).
         source: the frames to process.
         options: stride, frame range and thresholds.
         overlay: optional path of an H.264 MP4 with the instances drawn.
@@ -189,7 +189,7 @@ def run_video(model, source: FrameSource, options: InferOptions = InferOptions()
         The video's tracks (empty for ``options.track == False``) and, for
         per-frame mode, the collected per-frame records.
     """
-    session = model.new_session(source.info)
+    session = model.new_session(source.info) if options.track else model.new_frame_session(source.info)
     collector = TrackCollector(options.score_threshold)
     frame_collector = None if options.track else FrameCollector(options.score_threshold)
     writer = _open_overlay(overlay, source.info)

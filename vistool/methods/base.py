@@ -61,3 +61,11 @@ class VisModel(nn.Module):
     def new_session(self, info: VideoInfo) -> Session:
         """Fresh per-video inference state."""
         raise NotImplementedError
+
+    def new_frame_session(self, info: VideoInfo) -> Session:
+        """Per-video state for ``vistool segment`` (per-frame instances, ids not needed).
+
+        The default is the tracking session; a tracking-by-detection method returns
+        its detector's own per-frame output instead.
+        """
+        return self.new_session(info)

@@ -212,3 +212,9 @@ class Model(VisModel):
         from vistool.methods.rgnnvis.session import RGNNVISSession
 
         return RGNNVISSession(self, info)
+
+    def new_frame_session(self, info: VideoInfo) -> Session:
+        """``vistool segment``: the detector's instances of every frame, before the track manager."""
+        from vistool.methods.rgnnvis.session import DetectorSession
+
+        return DetectorSession(self)

@@ -115,3 +115,32 @@ class RGNNVISSession:
             mean = probs.mean(0)
             out[tid] = TrackSummary(label=label, score=float(mean[label]), class_scores=tuple(mean.tolist()))
         return out
+
+
+class DetectorSession:
+    """Per-frame instances of the detector alone (``vistool segment``): confidence >= the detector's
+    threshold, NMS, at most ``max_detections`` per frame; masks cropped to their boxes, may overlap."""
+
+    clip_len = 1
+
+    def __init__(self, model: "Model"):
+        self.model = model
+
+    @torch.no_grad()
+    def step(self, clip: Clip) -> list[FrameInstances]:
+        """One FrameInstances (no track ids) per frame of ``clip``."""
+        return [self._frame(clip.images[i:i + 1], clip.frame_indices[i]) for i in range(len(clip))]
+
+    def _frame(self, frame: Tensor, index: int) -> FrameInstances:
+        model = self.model
+        images, meta = model.transform.preprocess(frame)
+        dets = model.detector.detect(model.detector(model.backbone(images)), [meta.image_size])
+        n = int(dets.valid[0].sum())
+        masks = model.transform.full_masks_to_original(dets.soft_masks()[0, :n], meta)  # (n, H, W)
+        boxes = model.transform.boxes_to_original(dets.boxes[0, :n], meta)
+        return FrameInstances(index, meta.original_size, boxes.cpu(), masks.cpu(), dets.scores[0, :n].cpu(),
+                              dets.labels[0, :n].cpu(), None, dets.class_probs[0, :n].cpu())
+
+    def finish(self) -> dict[int, TrackSummary]:
+        """No tracks."""
+        return {}
