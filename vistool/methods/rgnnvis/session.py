@@ -37,10 +37,22 @@ if TYPE_CHECKING:
     from vistool.methods.rgnnvis.model import Model
 
 
-class RGNNVISSession:
-    """Per-video state: the track memory, id counter and per-track class history."""
+class _FrameByFrame:
+    """A session that processes one frame per step (``_frame``: (1, H, W, 3) uint8 -> FrameInstances)."""
 
     clip_len = 1
+
+    @torch.no_grad()
+    def step(self, clip: Clip) -> list[FrameInstances]:
+        """Every frame of ``clip`` in order; one FrameInstances each."""
+        return [self._frame(clip.images[i:i + 1], clip.frame_indices[i]) for i in range(len(clip))]
+
+    def _frame(self, frame: Tensor, index: int) -> FrameInstances:
+        raise NotImplementedError
+
+
+class RGNNVISSession(_FrameByFrame):
+    """Per-video state: the track memory, id counter and per-track class history."""
 
     def __init__(self, model: "Model", info: VideoInfo):
         self.model, self.info = model, info
@@ -48,12 +60,8 @@ class RGNNVISSession:
         self.next_id = 1
         self.history: dict[int, list[Tensor]] = defaultdict(list)  # track id -> per-frame (C,) probabilities
 
-    @torch.no_grad()
-    def step(self, clip: Clip) -> list[FrameInstances]:
-        """Track every frame of ``clip`` in order; one FrameInstances each, with track ids."""
-        return [self._frame(clip.images[i:i + 1], clip.frame_indices[i]) for i in range(len(clip))]
-
     def _frame(self, frame: Tensor, index: int) -> FrameInstances:
+        """Track one frame; its instances carry track ids."""
         model = self.model
         images, meta = model.transform.preprocess(frame)
         perc = model.perceive(images, meta.image_size)
@@ -117,21 +125,15 @@ class RGNNVISSession:
         return out
 
 
-class DetectorSession:
+class DetectorSession(_FrameByFrame):
     """Per-frame instances of the detector alone (``vistool segment``): confidence >= the detector's
     threshold, NMS, at most ``max_detections`` per frame; masks cropped to their boxes, may overlap."""
-
-    clip_len = 1
 
     def __init__(self, model: "Model"):
         self.model = model
 
-    @torch.no_grad()
-    def step(self, clip: Clip) -> list[FrameInstances]:
-        """One FrameInstances (no track ids) per frame of ``clip``."""
-        return [self._frame(clip.images[i:i + 1], clip.frame_indices[i]) for i in range(len(clip))]
-
     def _frame(self, frame: Tensor, index: int) -> FrameInstances:
+        """The detections of one frame, without track ids."""
         model = self.model
         images, meta = model.transform.preprocess(frame)
         dets = model.detector.detect(model.detector(model.backbone(images)), [meta.image_size])
