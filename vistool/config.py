@@ -63,11 +63,11 @@ def _to_float(value: Any, where: str) -> float:
     """A number; also a string such as ``1e-4``, which YAML 1.1 does not read as a float."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return float(value)
-    try:
-        if isinstance(value, str):
+    if isinstance(value, str):
+        try:
             return float(value)
-    except ValueError:
-        pass
+        except ValueError:
+            pass
     raise ConfigError(f"{where}: expected a number, got {value!r}")
 
 
@@ -153,7 +153,7 @@ def apply_overrides(data: dict[str, Any], overrides: dict[str, Any]) -> dict[str
         *parents, leaf = dotted.split(".")
         node: Any = data
         for key in parents:
-            node = _child(node, key, dotted, create=True)
+            node = _child(node, key, dotted)
         if isinstance(node, list):
             node[_list_index(node, leaf, dotted)] = value
         elif isinstance(node, dict):
@@ -163,12 +163,13 @@ def apply_overrides(data: dict[str, Any], overrides: dict[str, Any]) -> dict[str
     return data
 
 
-def _child(node: Any, key: str, dotted: str, create: bool) -> Any:
+def _child(node: Any, key: str, dotted: str) -> Any:
+    """The item ``key`` of a list or mapping; a missing mapping is created."""
     if isinstance(node, list):
         return node[_list_index(node, key, dotted)]
     if not isinstance(node, dict):
         raise ConfigError(f"--set {dotted}: '{key}' is inside {node!r}, which is not a mapping or list")
-    if node.get(key) is None and create:
+    if node.get(key) is None:
         node[key] = {}
     return node[key]
 
