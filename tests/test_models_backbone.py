@@ -83,7 +83,8 @@ def test_a_checkpoint_without_a_backbone_is_rejected(tmp_path):
     from vistool.weights import FORMAT
 
     path = tmp_path / "odd.pt"
-    torch.save({"format": FORMAT, "state_dict": {"head.weight": torch.zeros(2)}}, path)
+    torch.save({"format": FORMAT, "method": "efficientvis", "config": {}, "categories": ["a"],
+                "state_dict": {"head.weight": torch.zeros(2)}}, path)
     with pytest.raises(CheckpointError, match="which tensors of this checkpoint are its backbone"):
         Backbone("resnet18", weights=str(path))
 

@@ -103,7 +103,11 @@ def save_checkpoint(path: str | os.PathLike, model: nn.Module, *, training: dict
 
 def read_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
     """Load and validate a checkpoint file (see the module docstring for its keys)."""
-    data = load_state_file(path)
+    return check_checkpoint(load_state_file(path), path)
+
+
+def check_checkpoint(data: Any, path: str | os.PathLike) -> dict[str, Any]:
+    """``data`` (a loaded file) if it is a vistool checkpoint this version reads; a one-line error otherwise."""
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise CheckpointError(f"{path}: not a vistool checkpoint (no 'format: {FORMAT}'); "
                               "train one with 'vistool train' or pass a file it wrote")
@@ -135,9 +139,7 @@ def backbone_state_of(data: Any, path: str | os.PathLike) -> dict[str, Tensor]:
         raise CheckpointError(f"{path}: not a state dict")
     if data.get("format") != FORMAT:
         return data.get("state_dict", data)
-    state = data.get("state_dict")
-    if not isinstance(state, dict):
-        raise CheckpointError(f"{path}: checkpoint lacks 'state_dict'")
+    state = check_checkpoint(data, path)["state_dict"]
     prefixes = {key[: key.index(BACKBONE_BODY) + len(BACKBONE_BODY)] for key in state if BACKBONE_BODY in key}
     if len(prefixes) != 1:
         found = "none" if not prefixes else ", ".join(sorted(prefixes))
