@@ -3,11 +3,16 @@
 For each (config, frame size) row it builds the model from the config (random
 weights: speed does not depend on their values; ``--weights`` measures a
 checkpoint instead), renders a synthetic `standard` video at that size and runs
-``vistool.engine.infer.run_video`` on it (decode, model, masks to RLE), after a
-warm-up clip. Prints a table; on a machine with CUDA add ``--device cuda``.
+``vistool.engine.infer.run_video`` on it (frames from memory, so no decoding:
+preprocessing, model, masks to RLE), after a warm-up clip. Prints a table; on a
+machine with CUDA add ``--device cuda``. ``--profile`` runs the timed pass under
+``torch.profiler`` and prints, per row, how much of the wall time the GPU spent in
+kernels (the rest is host-side work and waiting) and the operators with the most
+host time.
 
     python benchmarks/bench_infer_speed.py                       # bundled configs, 384x216, CPU
     python benchmarks/bench_infer_speed.py --paper --device cuda # paper configs at 640x360
+    python benchmarks/bench_infer_speed.py --paper --device cuda --profile
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from contextlib import nullcontext
 from pathlib import Path
 
 import numpy as np
@@ -49,16 +55,34 @@ def source(frames: list[np.ndarray]) -> FrameSource:
     return FrameSource(info=info, open=lambda options: enumerate(frames))
 
 
-def measure(model, frames: list[np.ndarray], device: str) -> float:
+def measure(model, frames: list[np.ndarray], device: str, profile: bool = False) -> float:
     """Frames/s of one streaming pass (after a warm-up pass on a few frames)."""
+    cuda = device.startswith("cuda")
     run_video(model, source(frames[: max(2, model.clip_len)]), InferOptions())
-    if device.startswith("cuda"):
+    if cuda:
         torch.cuda.synchronize()
-    began = time.perf_counter()
-    run_video(model, source(frames), InferOptions())
-    if device.startswith("cuda"):
-        torch.cuda.synchronize()
-    return len(frames) / (time.perf_counter() - began)
+    activities = [torch.profiler.ProfilerActivity.CPU] + ([torch.profiler.ProfilerActivity.CUDA] if cuda else [])
+    with torch.profiler.profile(activities=activities) if profile else nullcontext() as prof:
+        began = time.perf_counter()
+        run_video(model, source(frames), InferOptions())
+        if cuda:
+            torch.cuda.synchronize()
+        seconds = time.perf_counter() - began
+    if profile:
+        print_profile(prof, seconds, len(frames))
+    return len(frames) / seconds
+
+
+def print_profile(prof, seconds: float, frames: int) -> None:
+    """GPU kernel time against wall time per frame, and the operators with the most host time."""
+    events = prof.key_averages()
+    kernel_us = sum(getattr(e, "self_device_time_total", 0) for e in events)
+    line = f"under the profiler: {1000 * seconds / frames:.1f} ms per frame wall"
+    if kernel_us:
+        line += (f", GPU kernels {kernel_us / 1000 / frames:.1f} ms per frame "
+                 f"({100 * kernel_us / 1e6 / seconds:.0f}% busy)")
+    print(line)
+    print(events.table(sort_by="self_cpu_time_total", row_limit=10))
 
 
 def main() -> None:
@@ -68,6 +92,7 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=72)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    parser.add_argument("--profile", action="store_true", help="profile the timed pass (slower; see above)")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -79,7 +104,7 @@ def main() -> None:
         else:
             run = load_run_file(ROOT / spec)
             model = build_model(run.method, run.model, CATEGORIES, pretrained=False).to(args.device).eval()
-        fps = measure(model, video_frames(size, args.frames), args.device)
+        fps = measure(model, video_frames(size, args.frames), args.device, args.profile)
         params = sum(p.numel() for p in model.parameters()) / 1e6
         rows.append((Path(spec).name, f"{size[0]}x{size[1]}", params, fps))
     print(f"device: {args.device}, torch threads: {torch.get_num_threads()}, frames per run: {args.frames}")
