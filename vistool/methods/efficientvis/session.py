@@ -123,14 +123,15 @@ class EfficientVisSession:
         masks = transform.roi_masks_to_original(out.mask_logits[0, idx, t].sigmoid(), out.mask_boxes[0, idx, t],
                                                 meta, self.cfg.mask_threshold)
         ids = [self.slot_ids[i] for i in idx.tolist()]
+        obj_host, fg_host = obj.cpu(), fg[idx].cpu()  # one copy each, not one per instance
         for j, tid in enumerate(ids):
             stats = self.tracks.setdefault(tid, _TrackStats(torch.zeros(obj.shape[1])))
-            stats.class_sum += (obj[j] / fg[idx[j]].clamp(min=1e-6)).cpu()
-            stats.fg_sum += float(fg[idx[j]])
+            stats.class_sum += obj_host[j] / fg_host[j].clamp(min=1e-6)
+            stats.fg_sum += float(fg_host[j])
             stats.frames += 1
         return FrameInstances(frame_index=frame_index, image_size=meta.original_size, boxes=boxes.cpu(),
                               masks=masks.cpu(), scores=scores.cpu(), labels=labels.cpu(),
-                              track_ids=torch.tensor(ids, dtype=torch.int64), class_probs=obj.cpu())
+                              track_ids=torch.tensor(ids, dtype=torch.int64), class_probs=obj_host)
 
     def finish(self) -> dict[int, TrackSummary]:
         """Video-level label and score of every track (see the module docstring)."""
