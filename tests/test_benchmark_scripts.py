@@ -78,3 +78,15 @@ def test_frame_ap_scores_per_frame_instances_with_and_without_categories(tmp_pat
         assert frame_ap.coco_stats(coco_gt, dts, iou_type, agnostic=True)["AP"] == pytest.approx(1.0)
         per_category = frame_ap.coco_stats(coco_gt, dts, iou_type, agnostic=False)
         assert per_category["AP"] == pytest.approx(0.5)  # category 1 perfect, category 2 missed
+
+
+def test_speed_benchmark_profile_reports_wall_time_and_top_operators(capsys):
+    bench = _script("bench_infer_speed")
+    from vistool.weights import load_checkpoint_model
+
+    model, _ = load_checkpoint_model(str(BENCHMARKS.parent / "weights" / "rgnnvis_mnv3s_synth.pt"), None, "cpu")
+    fps = bench.measure(model, bench.video_frames((96, 64), 3), "cpu", profile=True)
+    out = capsys.readouterr().out
+    assert fps > 0
+    assert "ms per frame wall" in out and "GPU kernels" not in out  # no kernel line without CUDA
+    assert "Self CPU" in out  # the operator table
