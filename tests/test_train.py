@@ -15,6 +15,7 @@ from torch import nn
 
 from vistool.config import to_dict
 from vistool.engine import train as engine
+from vistool.engine import train_setup
 from vistool.methods.base import VisModel
 from vistool.structures import ClipBatch
 from vistool.weights import read_checkpoint
@@ -61,9 +62,9 @@ def test_rng_state_round_trip():
 
 def test_shard_sampler_partitions_and_skips():
     base = list(range(10))
-    shards = [list(engine._ShardSampler(base, r, 3)) for r in range(3)]
-    assert sorted(sum(shards, [])) == base and len(engine._ShardSampler(base, 0, 3)) == 4
-    assert list(engine._ShardSampler(base, 1, 3, skip=2)) == [7]
+    shards = [list(train_setup._ShardSampler(base, r, 3)) for r in range(3)]
+    assert sorted(sum(shards, [])) == base and len(train_setup._ShardSampler(base, 0, 3)) == 4
+    assert list(train_setup._ShardSampler(base, 1, 3, skip=2)) == [7]
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ from torch import Tensor, nn
 
 from vistool.config import to_dict
 from vistool.engine.train_setup import (  # noqa: F401 - re-exported: the engine's public API
-    Dist, RunFile, StageConfig, TrainConfig, _is_endless, _loader, _ShardSampler, build_optimizer,
+    Dist, RunFile, StageConfig, TrainConfig, _is_endless, _loader, build_optimizer,
     build_scheduler, load_run_file, rng_state, seed_everything, set_rng_state, setup_distributed)
 from vistool.errors import ConfigError, InputError
 from vistool.io.atomic import atomic_open, write_json

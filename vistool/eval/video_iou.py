@@ -129,7 +129,7 @@ def _relabel(segmentation: dict, shape: tuple[int, int]) -> dict:
 def _frame_chunks(num_dt: np.ndarray, num_gt: np.ndarray, max_frames: int, max_pairs: int) -> list[tuple[int, int]]:
     """[first, last) frame ranges with masks on both sides: at most ``max_frames`` frames and about
     ``max_pairs`` pairs each (a single frame may exceed it)."""
-    chunks, first, dts, gts = [], None, 0, 0
+    chunks, first, last, dts, gts = [], None, 0, 0, 0
     for f in np.flatnonzero((num_dt > 0) & (num_gt > 0)).tolist():
         if first is not None and (f - first >= max_frames or (dts + num_dt[f]) * (gts + num_gt[f]) > max_pairs):
             chunks.append((first, last))
