@@ -124,9 +124,10 @@ class EfficientVisSession:
                                                 meta, self.cfg.mask_threshold)
         ids = [self.slot_ids[i] for i in idx.tolist()]
         obj_host, fg_host = obj.cpu(), fg[idx].cpu()  # one copy each, not one per instance
+        class_given_fg = obj_host / fg_host.clamp(min=1e-6)[:, None]  # (n, K)
         for j, tid in enumerate(ids):
             stats = self.tracks.setdefault(tid, _TrackStats(torch.zeros(obj.shape[1])))
-            stats.class_sum += obj_host[j] / fg_host[j].clamp(min=1e-6)
+            stats.class_sum += class_given_fg[j]
             stats.fg_sum += float(fg_host[j])
             stats.frames += 1
         return FrameInstances(frame_index=frame_index, image_size=meta.original_size, boxes=boxes.cpu(),
