@@ -90,3 +90,27 @@ def test_speed_benchmark_profile_reports_wall_time_and_top_operators(capsys):
     assert fps > 0
     assert "ms per frame wall" in out and "GPU kernels" not in out  # no kernel line without CUDA
     assert "Self CPU" in out  # the operator table
+
+
+def test_oracle_tracking_links_instances_by_ground_truth_identity(tmp_path):
+    import json
+
+    oracle = _script("oracle_tracking")
+    left, right = mask(8, 8, (0, 4, 0, 4)), mask(8, 8, (4, 8, 4, 8))
+    gt = dataset(8, 8, 2, [(1, 1, 1, [left, left]), (2, 1, 2, [right, right])])
+    gt.videos[0].file_names = ["v/0.jpg", "v/1.jpg"]
+
+    def instance(image, category, m, score):
+        return {"image_id": image, "category_id": category, "score": score, "segmentation": m}
+    segment = {"images": [{"id": 7, "frame_index": 0}, {"id": 9, "frame_index": 1}],
+               "annotations": [instance(7, 1, left, 0.9), instance(7, 1, right, 0.8),  # right: wrong category
+                               instance(9, 1, left, 0.7), instance(9, 2, left, 0.6),  # a duplicate claims nothing
+                               instance(9, 1, mask(8, 8, (0, 1, 7, 8)), 0.5)]}  # overlaps nothing
+    (tmp_path / "v.json").write_text(json.dumps(segment))
+    detected, true, coverage = oracle.oracle_tracks(gt, tmp_path, 0.5)
+    assert coverage == pytest.approx(3 / 4)  # the right object is missed in frame 1
+    assert [(t.category_id, t.score) for t in detected] == [(1, pytest.approx(0.8)), (1, pytest.approx(0.8))]
+    assert detected[0].segmentations == [left, left] and detected[1].segmentations == [right, None]
+    assert [t.category_id for t in true] == [1, 2]
+    assert oracle.evaluate(gt, true).stats["AP50"] == pytest.approx(1.0)
+    assert oracle.evaluate(gt, detected).stats["AP50"] == pytest.approx(0.5)  # category 2 has no track

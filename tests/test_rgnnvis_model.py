@@ -290,3 +290,26 @@ def test_cli_train_tracker_stage_from_a_detector_checkpoint_under_an_ablation_co
     assert detector_keys and all(torch.equal(before["state_dict"][k], after["state_dict"][k]) for k in detector_keys)
     assert any(k.startswith("tracker.gnn.steps.2.") for k in before["state_dict"])
     assert not any(k.startswith("tracker.gnn.steps.2.") for k in after["state_dict"])
+
+
+@pytest.mark.parametrize("power", [0.0, 0.5, 1.0])
+def test_track_score_weighted_by_presence(power):
+    """Score = mean probability of the voted class x (frames with pixels / frames) ** presence_power."""
+    module = load_module("rgnnvis")
+    model = module.Model(from_dict(module.Config, {**TINY, "presence_power": power}), ["disc", "square", "ring"])
+    session = model.new_session(VideoInfo("v", "v", 64, 48))
+    session.frames = 8
+    session.history[1] = [torch.tensor([0.1, 0.7, 0.2]), torch.tensor([0.3, 0.5, 0.2])]  # 2 of 8 frames
+    session.history[2] = [torch.tensor([0.6, 0.2, 0.2])] * 8  # every frame
+    summaries = session.finish()
+    assert summaries[1].label == 1 and summaries[1].score == pytest.approx(0.6 * 0.25 ** power)
+    assert summaries[1].class_scores == pytest.approx((0.2 * 0.25 ** power, 0.6 * 0.25 ** power, 0.2 * 0.25 ** power))
+    assert summaries[2].label == 0 and summaries[2].score == pytest.approx(0.6)
+
+
+def test_negative_presence_power_is_a_config_error():
+    from vistool.errors import ConfigError
+
+    module = load_module("rgnnvis")
+    with pytest.raises(ConfigError, match="presence_power"):
+        from_dict(module.Config, {**TINY, "presence_power": -1})

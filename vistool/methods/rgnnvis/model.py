@@ -84,6 +84,9 @@ class Config:
         track_class: where a track's per-frame class probabilities come from at inference:
             ``head`` (the track score head, the paper) or ``detections`` (the class
             confidences of the detection the track holds in that frame).
+        presence_power: a track's video-level score is multiplied by (frames in which it
+            has pixels / frames of the video) ** presence_power; 0 leaves the score as the
+            mean class probability (see :mod:`vistool.methods.rgnnvis.session`).
     """
 
     backbone: BackboneConfig = field(default_factory=lambda: BackboneConfig(
@@ -97,10 +100,13 @@ class Config:
     clip_len: int = 10
     feature_dropout: float = 0.1
     track_class: str = "head"
+    presence_power: float = 0.0
 
     def __post_init__(self) -> None:
         if self.track_class not in TRACK_CLASS_SOURCES:
             raise ConfigError(f"track_class: unknown '{self.track_class}'; choose one of {list(TRACK_CLASS_SOURCES)}")
+        if self.presence_power < 0:
+            raise ConfigError(f"presence_power: must be >= 0, got {self.presence_power}")
 
 
 @dataclass

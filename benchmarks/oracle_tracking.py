@@ -1,0 +1,142 @@
+"""What perfect tracking would score with a method's own per-frame instances: a tracking upper bound.
+
+Reads what ``vistool segment`` writes (per-frame instances, no identities), links every instance to
+the ground-truth object it overlaps best in its frame (mask IoU >= ``--iou``, highest scores first,
+one instance per object and frame), and evaluates the linked tracks with the YouTube-VIS metric:
+
+- ``oracle linking``: one track per ground-truth object, from the instances that claimed it; its
+  category is the one its instances predicted most often, its score their mean score;
+- ``oracle linking + categories``: the same tracks with the ground-truth category.
+
+Instances that claim no object are left out (a real tracker would also have to suppress them), so
+the gap between this and a method's video AP is what its linking, track starts and false tracks cost.
+
+    vistool segment data/synth_tune2/valid -m rgnnvis -o runs/seg
+    python benchmarks/oracle_tracking.py data/synth_tune2/valid/instances.json runs/seg
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+from pycocotools import mask as mask_utils
+
+from vistool.eval.ytvis import evaluate
+from vistool.io.ytvis import ResultTrack, YtvisDataset, load_dataset
+
+KEYS = ("AP", "AP50", "AP75", "AR1", "AR10")
+
+
+@dataclass
+class Instance:
+    """One per-frame instance of ``vistool segment`` output."""
+
+    score: float
+    category_id: int
+    rle: dict
+
+
+@dataclass
+class Claims:
+    """The instances that claimed one ground-truth object, frame by frame."""
+
+    masks: dict[int, dict] = field(default_factory=dict)
+    scores: list[float] = field(default_factory=list)
+    categories: list[int] = field(default_factory=list)
+
+
+def _coco(rle: dict) -> dict:
+    counts = rle["counts"]
+    return {"size": rle["size"], "counts": counts.encode() if isinstance(counts, str) else counts}
+
+
+def read_instances(path: Path) -> dict[int, list[Instance]]:
+    """frame index -> instances of one ``vistool segment`` output file."""
+    data = json.loads(path.read_text())
+    frame_of = {im["id"]: im["frame_index"] for im in data["images"]}
+    out: dict[int, list[Instance]] = defaultdict(list)
+    for inst in data["annotations"]:
+        out[frame_of[inst["image_id"]]].append(Instance(inst["score"], inst["category_id"], inst["segmentation"]))
+    return out
+
+
+def claim(instances: list[Instance], objects: list[tuple[int, dict]], min_iou: float) -> list[tuple[int, Instance]]:
+    """(object index, instance) pairs of one frame: instances by decreasing score each take the unclaimed
+    object they overlap most, if that overlap reaches ``min_iou``; ``objects`` are (index, mask)."""
+    if not instances or not objects:
+        return []
+    ranked = sorted(instances, key=lambda inst: -inst.score)
+    ious = mask_utils.iou([_coco(i.rle) for i in ranked], [_coco(m) for _, m in objects], [0] * len(objects))
+    taken: set[int] = set()
+    pairs = []
+    for row, inst in zip(ious, ranked):
+        free = [j for j in np.argsort(-row) if j not in taken and row[j] >= min_iou]
+        if free:
+            taken.add(free[0])
+            pairs.append((objects[free[0]][0], inst))
+    return pairs
+
+
+def link_video(annotations: list, frames: dict[int, list[Instance]], num_frames: int, video_id: int,
+               min_iou: float) -> tuple[list[ResultTrack], list[ResultTrack], int]:
+    """Tracks linked by ground-truth identity (detected categories, true categories) and the number of
+    ground-truth masks some instance claimed."""
+    claims = [Claims() for _ in annotations]
+    for frame in range(num_frames):
+        objects = [(k, a.segmentations[frame]) for k, a in enumerate(annotations) if a.segmentations[frame] is not None]
+        for k, inst in claim(frames.get(frame, []), objects, min_iou):
+            claims[k].masks[frame] = inst.rle
+            claims[k].scores.append(inst.score)
+            claims[k].categories.append(inst.category_id)
+    detected, true = [], []
+    for ann, c in zip(annotations, claims):
+        if not c.scores:
+            continue
+        track = ResultTrack(video_id, Counter(c.categories).most_common(1)[0][0], float(np.mean(c.scores)),
+                            [c.masks.get(f) for f in range(num_frames)])
+        detected.append(track)
+        true.append(replace(track, category_id=ann.category_id))
+    return detected, true, sum(len(c.masks) for c in claims)
+
+
+def oracle_tracks(gt: YtvisDataset, segments: Path, min_iou: float) -> tuple[list, list, float]:
+    """Linked tracks of every video (detected / true categories) and the fraction of ground-truth masks claimed."""
+    by_video = defaultdict(list)
+    for ann in gt.annotations:
+        by_video[ann.video_id].append(ann)
+    detected, true, claimed = [], [], 0
+    for video in gt.videos:
+        path = segments / f"{Path(video.file_names[0]).parent.name}.json"
+        if not path.exists():
+            raise SystemExit(f"{path}: no vistool segment output for video '{video.id}'")
+        d, t, n = link_video(by_video[video.id], read_instances(path), len(video.file_names), video.id, min_iou)
+        detected += d
+        true += t
+        claimed += n
+    total = sum(m is not None for a in gt.annotations for m in a.segmentations)
+    return detected, true, claimed / max(total, 1)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("gt", type=Path, help="ground-truth dataset JSON")
+    parser.add_argument("segments", type=Path, help="folder of vistool segment output files, one per video")
+    parser.add_argument("--iou", type=float, default=0.5, help="least mask IoU for an instance to claim an object")
+    args = parser.parse_args()
+    gt = load_dataset(args.gt)
+    detected, true, coverage = oracle_tracks(gt, args.segments, args.iou)
+    print(f"ground-truth masks claimed by an instance (IoU >= {args.iou}): {coverage:.3f}\n")
+    print("| tracks | " + " | ".join(KEYS) + " |")
+    print("|---|" + "---|" * len(KEYS))
+    for name, tracks in (("oracle linking", detected), ("oracle linking + categories", true)):
+        stats = evaluate(gt, tracks).stats
+        print(f"| {name} | " + " | ".join(f"{stats[k]:.3f}" for k in KEYS) + " |")
+
+
+if __name__ == "__main__":
+    main()
