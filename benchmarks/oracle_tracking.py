@@ -11,8 +11,15 @@ one instance per object and frame), and evaluates the linked tracks with the You
 Instances that claim no object are left out (a real tracker would also have to suppress them), so
 the gap between this and a method's video AP is what its linking, track starts and false tracks cost.
 
+With ``--results`` (the method's own tracks on the same split) every ground-truth mask is also
+put in one class: covered (mask IoU >= 0.5) by the track that covers that object most often, by
+another track, not covered although an instance of score >= ``--min-score`` claimed it (before or
+after the object's first covered frame), or not claimed by any such instance (the detector missed it).
+
     vistool segment data/synth_tune2/valid -m rgnnvis -o runs/seg
-    python benchmarks/oracle_tracking.py data/synth_tune2/valid/instances.json runs/seg
+    vistool track data/synth_tune2/valid -m rgnnvis -o runs/trk
+    vistool export-json runs/trk -o runs/trk.json --dataset data/synth_tune2/valid/instances.json
+    python benchmarks/oracle_tracking.py data/synth_tune2/valid/instances.json runs/seg --results runs/trk.json
 """
 
 from __future__ import annotations
@@ -27,7 +34,7 @@ import numpy as np
 from pycocotools import mask as mask_utils
 
 from vistool.eval.ytvis import evaluate
-from vistool.io.ytvis import ResultTrack, YtvisDataset, load_dataset
+from vistool.io.ytvis import ResultTrack, YtvisDataset, load_dataset, load_results
 
 KEYS = ("AP", "AP50", "AP75", "AR1", "AR10")
 
@@ -122,11 +129,69 @@ def oracle_tracks(gt: YtvisDataset, segments: Path, min_iou: float) -> tuple[lis
     return detected, true, claimed / max(total, 1)
 
 
+def _covering_track(tracks: list[ResultTrack], frame: int, target: dict, min_iou: float) -> int:
+    """Index of the track whose mask in ``frame`` overlaps ``target`` most (>= min_iou), else -1."""
+    present = [(k, t.segmentations[frame]) for k, t in enumerate(tracks) if t.segmentations[frame] is not None]
+    if not present:
+        return -1
+    ious = mask_utils.iou([_coco(m) for _, m in present], [_coco(target)], [0])[:, 0]
+    best = int(np.argmax(ious))
+    return present[best][0] if ious[best] >= min_iou else -1
+
+
+def _object_outcomes(track_of: list[int], detected: list[bool]) -> Counter:
+    """Outcome of each of one object's frames, given its covering track (-1: none) and whether an
+    instance claimed it."""
+    covering = [k for k in track_of if k >= 0]
+    main = Counter(covering).most_common(1)[0][0] if covering else None
+    out: Counter = Counter()
+    seen = False
+    for k, det in zip(track_of, detected):
+        if k >= 0:
+            out["its main track" if k == main else "another track"] += 1
+        elif det:
+            out["not covered, claimed, " + ("after its first covered frame" if seen else "before any track")] += 1
+        else:
+            out["no instance claimed it"] += 1
+        seen = seen or k >= 0
+    return out
+
+
+def failure_breakdown(gt: YtvisDataset, segments: Path, results: list[ResultTrack], min_score: float,
+                      min_iou: float = 0.5) -> Counter:
+    """Count of ground-truth masks per outcome (see the module docstring)."""
+    tracks_of = defaultdict(list)
+    for track in results:
+        tracks_of[track.video_id].append(track)
+    by_video = defaultdict(list)
+    for ann in gt.annotations:
+        by_video[ann.video_id].append(ann)
+    total: Counter = Counter()
+    for video in gt.videos:
+        frames = read_instances(segments / f"{Path(video.file_names[0]).parent.name}.json")
+        anns = by_video[video.id]
+        claimed = [set() for _ in anns]
+        for f in range(len(video.file_names)):
+            objects = [(k, a.segmentations[f]) for k, a in enumerate(anns) if a.segmentations[f] is not None]
+            strong = [i for i in frames.get(f, []) if i.score >= min_score]
+            for k, _ in claim(strong, objects, min_iou):
+                claimed[k].add(f)
+        for k, ann in enumerate(anns):
+            present = [f for f, m in enumerate(ann.segmentations) if m is not None]
+            track_of = [_covering_track(tracks_of[video.id], f, ann.segmentations[f], min_iou) for f in present]
+            total += _object_outcomes(track_of, [f in claimed[k] for f in present])
+    return total
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("gt", type=Path, help="ground-truth dataset JSON")
     parser.add_argument("segments", type=Path, help="folder of vistool segment output files, one per video")
     parser.add_argument("--iou", type=float, default=0.5, help="least mask IoU for an instance to claim an object")
+    parser.add_argument("--results", type=Path, help="the method's results JSON on the same split: break its "
+                        "ground-truth masks down by what covered them")
+    parser.add_argument("--min-score", type=float, default=0.31,
+                        help="least instance score that counts as detected in the breakdown")
     args = parser.parse_args()
     gt = load_dataset(args.gt)
     detected, true, coverage = oracle_tracks(gt, args.segments, args.iou)
@@ -136,6 +201,12 @@ def main() -> None:
     for name, tracks in (("oracle linking", detected), ("oracle linking + categories", true)):
         stats = evaluate(gt, tracks).stats
         print(f"| {name} | " + " | ".join(f"{stats[k]:.3f}" for k in KEYS) + " |")
+    if args.results is not None:
+        outcomes = failure_breakdown(gt, args.segments, load_results(args.results, gt), args.min_score)
+        total = sum(outcomes.values())
+        print(f"\n| ground-truth masks of {args.results.name} | count | share |\n|---|---|---|")
+        for name, count in sorted(outcomes.items(), key=lambda kv: -kv[1]):
+            print(f"| {name} | {count} | {count / max(total, 1):.3f} |")
 
 
 if __name__ == "__main__":

@@ -114,3 +114,22 @@ def test_oracle_tracking_links_instances_by_ground_truth_identity(tmp_path):
     assert [t.category_id for t in true] == [1, 2]
     assert oracle.evaluate(gt, true).stats["AP50"] == pytest.approx(1.0)
     assert oracle.evaluate(gt, detected).stats["AP50"] == pytest.approx(0.5)  # category 2 has no track
+
+
+def test_oracle_tracking_breaks_ground_truth_masks_down_by_outcome(tmp_path):
+    import json
+
+    oracle = _script("oracle_tracking")
+    outcomes = oracle._object_outcomes([-1, 0, 0, -1, 1, -1, 0], [True, True, True, True, True, False, True])
+    assert outcomes == {"not covered, claimed, before any track": 1, "its main track": 3, "another track": 1,
+                        "not covered, claimed, after its first covered frame": 1, "no instance claimed it": 1}
+    left = mask(8, 8, (0, 4, 0, 4))
+    gt = dataset(8, 8, 2, [(1, 1, 1, [left, left])])
+    gt.videos[0].file_names = ["v/0.jpg", "v/1.jpg"]
+    segment = {"images": [{"id": 1, "frame_index": 0}, {"id": 2, "frame_index": 1}],
+               "annotations": [{"image_id": 1, "category_id": 1, "score": 0.9, "segmentation": left},
+                               {"image_id": 2, "category_id": 1, "score": 0.2, "segmentation": left}]}
+    (tmp_path / "v.json").write_text(json.dumps(segment))
+    tracks = [ResultTrack(1, 1, 0.9, [None, left])]
+    breakdown = oracle.failure_breakdown(gt, tmp_path, tracks, min_score=0.31)
+    assert breakdown == {"not covered, claimed, before any track": 1, "its main track": 1}
