@@ -86,9 +86,7 @@ def frame_coverage(gt: YtvisDataset, results: list[ResultTrack]) -> tuple[int, i
                     if f < len(t.segmentations) and t.segmentations[f] is not None]
             total += len(truth)
             if truth and pred:
-                inter, union = rle.intersection_and_union(truth, pred)
-                iou = np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
-                covered += int((iou.max(axis=1) >= GOOD_IOU).sum())
+                covered += int((rle.ious(truth, pred).max(axis=1) >= GOOD_IOU).sum())
     return total, covered
 
 

@@ -31,9 +31,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
-from pycocotools import mask as mask_utils
 
 from vistool.eval.ytvis import evaluate
+from vistool.io import rle
 from vistool.io.ytvis import ResultTrack, YtvisDataset, load_dataset, load_results
 
 KEYS = ("AP", "AP50", "AP75", "AR1", "AR10")
@@ -57,11 +57,6 @@ class Claims:
     categories: list[int] = field(default_factory=list)
 
 
-def _coco(rle: dict) -> dict:
-    counts = rle["counts"]
-    return {"size": rle["size"], "counts": counts.encode() if isinstance(counts, str) else counts}
-
-
 def read_instances(path: Path) -> dict[int, list[Instance]]:
     """frame index -> instances of one ``vistool segment`` output file."""
     data = json.loads(path.read_text())
@@ -78,7 +73,7 @@ def claim(instances: list[Instance], objects: list[tuple[int, dict]], min_iou: f
     if not instances or not objects:
         return []
     ranked = sorted(instances, key=lambda inst: -inst.score)
-    ious = mask_utils.iou([_coco(i.rle) for i in ranked], [_coco(m) for _, m in objects], [0] * len(objects))
+    ious = rle.ious([i.rle for i in ranked], [m for _, m in objects])
     taken: set[int] = set()
     pairs = []
     for row, inst in zip(ious, ranked):
@@ -134,7 +129,7 @@ def _covering_track(tracks: list[ResultTrack], frame: int, target: dict, min_iou
     present = [(k, t.segmentations[frame]) for k, t in enumerate(tracks) if t.segmentations[frame] is not None]
     if not present:
         return -1
-    ious = mask_utils.iou([_coco(m) for _, m in present], [_coco(target)], [0])[:, 0]
+    ious = rle.ious([m for _, m in present], [target])[:, 0]
     best = int(np.argmax(ious))
     return present[best][0] if ious[best] >= min_iou else -1
 

@@ -249,3 +249,10 @@ def test_labels_follow_sorted_category_ids_whatever_the_file_order():
     dataset = parse_dataset(data)
     assert dataset.category_names == ["two", "five", "seven"]
     assert label_of(7, dataset.categories) == 2
+
+
+def test_pairwise_mask_iou():
+    a, b = rle.encode(box(0, 2, 0, 2)), rle.encode(box(0, 2, 1, 3))  # 4 pixels each, 2 shared
+    empty = rle.encode(np.zeros((H, W), dtype=bool))
+    assert rle.ious([a, empty], [a, b, empty]) == pytest.approx(np.array([[1.0, 2 / 6, 0.0], [0.0, 0.0, 0.0]]))
+    assert rle.ious([], [a]).shape == (0, 1)

@@ -107,3 +107,9 @@ def intersection_and_union(a: Sequence[Rle], b: Sequence[Rle], area_a: np.ndarra
     inter = np.rint(inter)
     union = area_a[:, None] + area_b[None, :] - inter
     return inter, union
+
+
+def ious(a: Sequence[Rle], b: Sequence[Rle]) -> np.ndarray:
+    """(len(a), len(b)) pairwise mask IoU; 0 where both masks are empty."""
+    inter, union = intersection_and_union(a, b)
+    return np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)

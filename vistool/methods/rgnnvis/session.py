@@ -126,8 +126,8 @@ class RGNNVISSession(_FrameByFrame):
             best = votes == votes.max()
             summed = torch.where(best, probs.sum(0), torch.full_like(votes, -1.0))
             label = int(summed.argmax())
-            mean = probs.mean(0) * (len(rows) / max(self.frames, 1)) ** power
-            out[tid] = TrackSummary(label=label, score=float(mean[label]), class_scores=tuple(mean.tolist()))
+            scores = probs.mean(0) * (len(rows) / max(self.frames, 1)) ** power  # (C,)
+            out[tid] = TrackSummary(label=label, score=float(scores[label]), class_scores=tuple(scores.tolist()))
         return out
 
 
