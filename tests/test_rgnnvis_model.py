@@ -158,6 +158,27 @@ def test_session_returns_tracks_at_original_resolution():
         assert len(s.class_scores) == 3 and s.class_scores[s.label] == pytest.approx(s.score)
 
 
+def test_track_masks_split_where_the_resampled_logits_cross():
+    """The per-pixel argmax runs at the output resolution, so a boundary between two tracks falls between
+    mask cells: here where the two slots' logit ramps cross, 3.3 cells from the left."""
+    from vistool.methods.rgnnvis.tracker import NO_PIXELS, FrameOutput
+    from vistool.models.transform import ImageMeta
+
+    model = _tiny_model()
+    session = model.new_session(VideoInfo("v", "v", 64, 48))
+    stride, m = 8, model.config.tracker.max_tracks
+    cells = torch.arange(64 // stride, dtype=torch.float32).expand(48 // stride, -1)  # (6, 8) column index
+    seg = torch.full((1, m, 48 // stride, 64 // stride), NO_PIXELS)
+    seg[0, 0], seg[0, 1] = 3.3 - cells, cells - 3.3
+    out = FrameOutput(*[None] * 9, seg_logits=seg)
+    session._class_probs = lambda out, dets, slots: torch.full((len(slots), 3), 1 / 3)
+    inst = session._instances(out, None, torch.arange(1, m + 1), ImageMeta((48, 64), (48, 64), (48, 64)), 0)
+    assert inst.track_ids.tolist() == [1, 2] and inst.masks.shape == (2, 48, 64)
+    left = int((torch.arange(64) + 0.5 < (3.3 + 0.5) * stride).sum())  # columns left of the crossing: 30
+    assert left == 30 and torch.all(inst.masks[0, :, :left]) and not inst.masks[0, :, left:].any()
+    assert torch.equal(inst.masks[1], ~inst.masks[0])
+
+
 def test_frame_session_gives_the_detections_without_ids():
     model = _tiny_model()
     model.eval()

@@ -135,20 +135,23 @@ class FrameTransform(nn.Module):
             out[inside] = pasted[:, 0] >= threshold
         return out
 
-    def full_masks_to_original(self, probs: Tensor, meta: ImageMeta, threshold: float = 0.5) -> Tensor:
-        """Whole-frame masks predicted over the padded input (at any stride) -> original frame.
+    def full_maps_to_original(self, maps: Tensor, meta: ImageMeta) -> Tensor:
+        """Whole-frame per-pixel maps over the padded input (at any stride) -> original frame, bilinear.
 
         Args:
-            probs: (N, h', w') probabilities covering the padded (Hp, Wp) input.
+            maps: (N, h', w') values (probabilities or logits) covering the padded (Hp, Wp) input.
 
         Returns:
-            (N, H, W) bool at the original resolution.
+            (N, H, W) float at the original resolution.
         """
         h, w = meta.original_size
-        if probs.shape[0] == 0:
-            return torch.zeros((0, h, w), dtype=torch.bool, device=probs.device)
+        if maps.shape[0] == 0:
+            return maps.new_zeros((0, h, w), dtype=torch.float32)
         hp, wp = meta.padded_size
-        up = F.interpolate(probs[None].float(), size=(hp, wp), mode="bilinear", align_corners=False)
+        up = F.interpolate(maps[None].float(), size=(hp, wp), mode="bilinear", align_corners=False)
         valid = up[..., : meta.image_size[0], : meta.image_size[1]]
-        out = F.interpolate(valid, size=(h, w), mode="bilinear", align_corners=False)[0]
-        return out >= threshold
+        return F.interpolate(valid, size=(h, w), mode="bilinear", align_corners=False)[0]
+
+    def full_masks_to_original(self, probs: Tensor, meta: ImageMeta, threshold: float = 0.5) -> Tensor:
+        """Whole-frame mask probabilities over the padded input -> (N, H, W) bool at the original resolution."""
+        return self.full_maps_to_original(probs, meta) >= threshold

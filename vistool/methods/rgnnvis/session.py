@@ -31,7 +31,7 @@ from torch import Tensor
 from torchvision.ops import masks_to_boxes
 
 from vistool.methods.rgnnvis.track_manager import TrackState
-from vistool.methods.rgnnvis.tracker import FrameOutput, label_map
+from vistool.methods.rgnnvis.tracker import NO_PIXELS, FrameOutput, label_map
 from vistool.models.heads.yolact import Detections
 from vistool.models.transform import ImageMeta
 from vistool.structures import Clip, FrameInstances, TrackSummary, VideoInfo
@@ -92,17 +92,13 @@ class RGNNVISSession(_FrameByFrame):
     def _instances(self, out: FrameOutput, dets: Detections, ids: Tensor, meta: ImageMeta, index: int
                    ) -> FrameInstances:
         """Non-overlapping track masks of one frame at the original resolution."""
-        labels_map = label_map(out.seg_logits)[0]  # (Hm, Wm)
-        values = [v for v in torch.unique(labels_map).tolist() if v > 0]
-        if not values:
+        seg = out.seg_logits[0]  # (M, Hm, Wm)
+        slots = (seg > NO_PIXELS).flatten(1).any(1).nonzero().flatten()  # tracks holding a detection
+        if len(slots) == 0:
             return FrameInstances.empty(index, meta.original_size)
-        slots = torch.tensor([v - 1 for v in values], device=labels_map.device)
-        onehot = torch.stack([(labels_map == v).float() for v in values])
-        masks = self.model.transform.full_masks_to_original(onehot, meta)  # (N, H, W)
-        taken = torch.zeros_like(masks[0])
-        for i in range(len(masks)):  # keep the masks disjoint where upsampling ties
-            masks[i] &= ~taken
-            taken |= masks[i]
+        # per-pixel argmax at the output resolution: logits are resampled, not the binary masks
+        owner = label_map(self.model.transform.full_maps_to_original(seg[slots], meta)[None])[0]  # (H, W)
+        masks = owner[None] == torch.arange(1, len(slots) + 1, device=owner.device)[:, None, None]  # disjoint
         keep = masks.flatten(1).any(1)
         slots, masks = slots[keep], masks[keep]
         probs = self._class_probs(out, dets, slots)  # (N, C)
