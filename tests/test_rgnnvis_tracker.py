@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 from torch import nn
 
-from vistool.methods.rgnnvis.track_manager import allocate, associate, gather_rows, scatter_new
+from vistool.methods.rgnnvis.track_manager import (allocate, associate, gather_rows, held_detections,
+                                                    keep_best_claimant, scatter_new)
 from vistool.methods.rgnnvis.tracker import RecurrentTracker, TrackerConfig, label_map
 from vistool.models.heads.yolact import Detections
 
@@ -35,6 +37,15 @@ def test_allocate_fills_free_slots_in_probability_order_until_full():
     assert gather_rows(vals, torch.tensor([[2, -1]])).tolist() == [[[4.0, 5.0], [0.0, 0.0]]]
 
 
+def test_exclusive_matches_keep_the_most_probable_track_of_each_detection():
+    prob = torch.tensor([[[0.5, 0.1, 0.0], [0.9, 0.2, 0.0], [0.1, 0.1, 0.05], [0.3, 0.6, 0.0]]])
+    best, matched = associate(prob, torch.ones(1, 4, 3, dtype=torch.bool), 0.2)
+    assert best.tolist() == [[0, 0, -1, 1]]  # tracks 0 and 1 both take detection 0
+    best, matched = keep_best_claimant(prob, best, matched)
+    assert best.tolist() == [[-1, 0, -1, 1]] and matched.tolist() == [[False, True, False, True]]
+    assert held_detections(best, matched, 3).tolist() == [[True, True, False]]
+
+
 class _Fixed(nn.Module):
     """Replaces a logistic head: returns preset logits whatever the edges."""
 
@@ -56,9 +67,9 @@ def _dets(boxes, n_max=3, num_classes=2, size=8):
     return Detections(b, valid.float(), probs, torch.zeros(1, n_max, dtype=torch.long), logits, valid, 4)
 
 
-def _tracker(max_tracks=3):
+def _tracker(max_tracks=3, **cfg):
     torch.manual_seed(0)
-    t = RecurrentTracker(TrackerConfig(embed_dim=16, max_tracks=max_tracks), num_classes=2, appearance_dim=6)
+    t = RecurrentTracker(TrackerConfig(embed_dim=16, max_tracks=max_tracks, **cfg), num_classes=2, appearance_dim=6)
     t.match_head, t.init_head = _Fixed(), _Fixed()
     return t
 
@@ -93,6 +104,26 @@ def test_inactive_tracks_are_kept_and_resumed():
     assert state.active.tolist() == [[False, True, False]] and state.box[0, 1].tolist() == [50, 50, 60, 60]
     assert not torch.allclose(state.mean[0, 1], mean1)
     assert out.class_logits.shape == (1, 3, 3)
+
+
+@pytest.mark.parametrize("exclusive", [False, True])
+def test_exclusive_detections_start_no_track_on_a_held_detection(exclusive):
+    """Two tracks want detection 0, which also wants to start a track. Exclusive: one track holds it, no new
+    track starts on it. Paper rule: both tracks hold it and a third track starts on it."""
+    tr = _tracker(max_tracks=4, exclusive_detections=exclusive)
+    x, scene = torch.randn(1, 3, 6), torch.randn(1, 6)
+    state = tr.initial_state(1, scene)
+    dets = _dets([[0, 0, 10, 10], [20, 20, 30, 30]])
+    tr.match_head.logits = torch.full((1, 4, 3), -9.0)
+    tr.init_head.logits = torch.tensor([[5.0, 5.0, -9.0]])
+    state, _ = tr.step(state, dets, x, scene, (32, 32), 0.31)  # tracks in slots 0 and 1
+    tr.match_head.logits = torch.tensor([[[1.0, -9, -9], [2.0, -9, -9], [-9, -9, -9], [-9, -9, -9]]])
+    tr.init_head.logits = torch.tensor([[5.0, -9.0, -9.0]])
+    state, out = tr.step(state, dets, x, scene, (32, 32), 0.31)
+    if exclusive:
+        assert out.det_of_track.tolist() == [[-1, 0, -1, -1]] and out.slot_of.tolist() == [[-1, -1, -1]]
+    else:
+        assert out.det_of_track.tolist() == [[0, 0, 0, -1]] and out.slot_of.tolist() == [[2, -1, -1]]
 
 
 def test_memory_is_capped_and_empty_slots_stay_empty():

@@ -107,6 +107,34 @@ def associate(match_prob: Tensor, pair_valid: Tensor, threshold: float) -> tuple
     return torch.where(matched, best, torch.full_like(best, NO_DETECTION)), matched
 
 
+def keep_best_claimant(match_prob: Tensor, best: Tensor, matched: Tensor) -> tuple[Tensor, Tensor]:
+    """Make :func:`associate`'s matches exclusive: a detection that several tracks matched stays with the
+    track of the highest match probability (ties keep all); the others match nothing this frame.
+
+    Args:
+        match_prob: (B, M, N); best: (B, M) detection or -1; matched: (B, M) bool.
+
+    Returns:
+        best, matched as :func:`associate` gives them.
+    """
+    n = match_prob.shape[2]
+    if n == 0:
+        return best, matched
+    target = torch.where(matched, best, torch.full_like(best, n))  # unmatched tracks point at a spare column
+    prob = torch.where(matched, match_prob.gather(2, best.clamp(min=0)[..., None])[..., 0],
+                       torch.full_like(best, -1.0, dtype=match_prob.dtype))
+    top = prob.new_full((prob.shape[0], n + 1), -1.0).scatter_reduce(1, target, prob, reduce="amax")
+    matched = matched & (prob >= top.gather(1, target))
+    return torch.where(matched, best, torch.full_like(best, NO_DETECTION)), matched
+
+
+def held_detections(best: Tensor, matched: Tensor, num_detections: int) -> Tensor:
+    """(B, N) bool: detections some track matched, from (B, M) ``best`` / ``matched``."""
+    held = torch.zeros(best.shape[0], num_detections + 1, dtype=torch.bool, device=best.device)
+    held.scatter_(1, torch.where(matched, best, torch.full_like(best, num_detections)), True)
+    return held[:, :num_detections]
+
+
 def allocate(init_prob: Tensor, det_valid: Tensor, alive: Tensor, threshold: float) -> Tensor:
     """Which detections initialise new tracks, and in which free slots.
 

@@ -34,8 +34,8 @@ from torchvision.ops import box_iou
 from vistool.errors import ConfigError
 from vistool.methods.rgnnvis.appearance import AppearanceUpdate, gaussian_log_likelihood, gaussian_update
 from vistool.methods.rgnnvis.graph import TrackDetectionGNN, TrackLSTM
-from vistool.methods.rgnnvis.track_manager import (TrackState, allocate, associate, gather_rows, scatter_new,
-                                                    where_slots)
+from vistool.methods.rgnnvis.track_manager import (TrackState, allocate, associate, gather_rows, held_detections,
+                                                    keep_best_claimant, scatter_new, where_slots)
 from vistool.models.heads.yolact import Detections
 
 NO_PIXELS = -1e4
@@ -58,6 +58,9 @@ class TrackerConfig:
         init_threshold, train_init_threshold: least initialisation probability
             at inference and in training.
         reweight_dim: track projection channels in mask reweighting.
+        exclusive_detections: not in the paper (default off). A detection that several tracks
+            match stays with the most probable one, and a detection that a track matched starts
+            no new track; in training and at inference alike.
     """
 
     embed_dim: int = 128
@@ -71,6 +74,7 @@ class TrackerConfig:
     init_threshold: float = 0.31
     train_init_threshold: float = 0.13
     reweight_dim: int = 16
+    exclusive_detections: bool = False
 
     def __post_init__(self) -> None:
         if self.num_blocks < 1:
@@ -215,10 +219,14 @@ class RecurrentTracker(nn.Module):
         pair_valid = mask[:, 1:]
         best, matched = associate(torch.sigmoid(match_logits.detach()), pair_valid, self.cfg.match_threshold)
         matched = matched & state.alive
+        det_valid = dets.valid
+        if self.cfg.exclusive_detections:
+            best, matched = keep_best_claimant(torch.sigmoid(match_logits.detach()), best, matched)
+            det_valid = det_valid & ~held_detections(best, matched, det_valid.shape[1])
         embed, cell = self.lstm(tracks[:, 1:], state.cell)
         embed, cell = where_slots(state.alive, embed, state.embed), where_slots(state.alive, cell, state.cell)
         empty_embed, empty_cell = self.lstm(tracks[:, :1], state.empty_cell)
-        slot_of = allocate(torch.sigmoid(init_logits.detach()), dets.valid, state.alive, init_threshold)
+        slot_of = allocate(torch.sigmoid(init_logits.detach()), det_valid, state.alive, init_threshold)
         det_of_slot = scatter_new(slot_of, state.slots)
         is_new = det_of_slot >= 0
         new_embed, new_cell = self.lstm(gather_rows(det_emb, det_of_slot), torch.zeros_like(cell))
