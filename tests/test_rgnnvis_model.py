@@ -195,9 +195,10 @@ def test_frame_session_gives_the_detections_without_ids():
     assert [o.frame_index for o in outputs] == [0, 1] and session.finish() == {}
 
 
-@pytest.mark.parametrize("source", ["head", "detections"])
+@pytest.mark.parametrize("source", ["head", "detections", "detections_fg"])
 def test_track_class_source(source):
-    """``track_class: detections`` takes each frame's class probabilities from the track's detection."""
+    """``track_class: detections`` takes each frame's class probabilities from the track's detection;
+    ``detections_fg`` scales them by the score head's foreground probability."""
     from dataclasses import replace
 
     module = load_module("rgnnvis")
@@ -224,6 +225,12 @@ def test_track_class_source(source):
     if source == "detections":
         assert from_detections
         assert all(s.label == 2 and s.score == pytest.approx(0.9) for s in summaries)
+    elif source == "detections_fg":
+        for inst in instances:  # each row: the fixed confidences times one foreground probability in (0, 1)
+            foreground = inst.class_probs[:, 2:] / 0.9
+            assert torch.allclose(inst.class_probs, fixed * foreground, atol=1e-6)
+            assert torch.all((foreground > 0) & (foreground < 1))
+        assert all(s.label == 2 and 0 < s.score < 0.9 for s in summaries)
     else:  # the score head's softmax (background dropped) is no copy of the detector's confidences
         assert not from_detections
         assert all(float(inst.class_probs.sum(1).max()) < 1.0 for inst in instances)

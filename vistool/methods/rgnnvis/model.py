@@ -26,7 +26,10 @@ is detailed in the module named):
   per-frame class probabilities come from the track score head (the paper)
   or, with ``track_class: detections``, from the class confidences of the
   track's detection in that frame (the mechanism of Yang et al. 2019 that
-  the paper compares its score head against).
+  the paper compares its score head against), or with ``track_class:
+  detections_fg`` from those confidences times the score head's foreground
+  probability: the detector names the class, the track manager says whether
+  the track is an object at all (the paper's reason for its background class).
 """
 
 from __future__ import annotations
@@ -47,7 +50,7 @@ from vistool.models.transform import FrameTransform, TransformConfig
 from vistool.structures import ClipBatch, Session, VideoInfo
 
 STAGES = ("detector", "tracker")
-TRACK_CLASS_SOURCES = ("head", "detections")
+TRACK_CLASS_SOURCES = ("head", "detections", "detections_fg")
 
 
 @dataclass(frozen=True)
@@ -82,8 +85,9 @@ class Config:
         clip_len: frames per training clip of the tracker stage (L).
         feature_dropout: channel dropout on backbone features in the tracker stage.
         track_class: where a track's per-frame class probabilities come from at inference:
-            ``head`` (the track score head, the paper) or ``detections`` (the class
-            confidences of the detection the track holds in that frame).
+            ``head`` (the track score head, the paper), ``detections`` (the class
+            confidences of the detection the track holds in that frame) or ``detections_fg``
+            (those confidences times the score head's foreground probability, 1 - its background).
         presence_power: a track's video-level score is multiplied by (frames in which it
             has pixels / frames of the video) ** presence_power; 0 leaves the score as the
             mean class probability (see :mod:`vistool.methods.rgnnvis.session`).

@@ -9,8 +9,10 @@ Video-level decision (:meth:`RGNNVISSession.finish`): the category is the one
 most often predicted for the track (the paper's rule, after Yang et al.
 2019) over the frames where the track had pixels; ties go to the larger summed
 probability. The per-frame probabilities are the track score head's softmax
-without background (the paper), or with ``track_class: detections`` the class
-confidences of the detection the track holds in that frame. The paper does
+without background (the paper), with ``track_class: detections`` the class
+confidences of the detection the track holds in that frame, and with
+``detections_fg`` those confidences times the head's foreground probability
+(1 - background), which ranks tracks the head takes for background lower. The paper does
 not give the score; ours is the mean, over those frames, of the track's
 probability of that category (so both a confident object and a consistent
 class are needed for a high score), times ``(P / F) ** presence_power`` for a
@@ -85,9 +87,12 @@ class RGNNVISSession(_FrameByFrame):
 
     def _class_probs(self, out: FrameOutput, dets: Detections, slots: Tensor) -> Tensor:
         """(S,) slots with pixels -> (S, C) class probabilities from the configured source."""
-        if self.model.config.track_class == "detections":
-            return dets.class_probs[0, out.det_of_track[0, slots]]
-        return torch.softmax(out.class_logits[0, slots], dim=-1)[:, :-1]  # background dropped
+        head = torch.softmax(out.class_logits[0, slots], dim=-1)  # (S, C + 1), background last
+        source = self.model.config.track_class
+        if source == "head":
+            return head[:, :-1]  # background dropped
+        probs = dets.class_probs[0, out.det_of_track[0, slots]]
+        return probs * (1.0 - head[:, -1:]) if source == "detections_fg" else probs
 
     def _instances(self, out: FrameOutput, dets: Detections, ids: Tensor, meta: ImageMeta, index: int
                    ) -> FrameInstances:
