@@ -14,7 +14,8 @@ the gap between this and a method's video AP is what its linking, track starts a
 With ``--results`` (the method's own tracks on the same split) every ground-truth mask is also
 put in one class: covered (mask IoU >= 0.5) by the track that covers that object most often, by
 another track, not covered although an instance of score >= ``--min-score`` claimed it (before or
-after the object's first covered frame), or not claimed by any such instance (the detector missed it).
+after the object's first covered frame), or not claimed by any such instance (the detector missed it);
+and the fit of the tracks' masks is compared with that of the instances (mask IoU with each ground-truth mask).
 
     vistool segment data/synth_tune2/valid -m rgnnvis -o runs/seg
     vistool track data/synth_tune2/valid -m rgnnvis -o runs/trk
@@ -152,19 +153,24 @@ def _object_outcomes(track_of: list[int], detected: list[bool]) -> Counter:
     return out
 
 
-def failure_breakdown(gt: YtvisDataset, segments: Path, results: list[ResultTrack], min_score: float,
-                      min_iou: float = 0.5) -> Counter:
-    """Count of ground-truth masks per outcome (see the module docstring)."""
+def _videos(gt: YtvisDataset, segments: Path, results: list[ResultTrack]):
+    """Per video: its ground-truth annotations, its ``vistool segment`` instances by frame and its tracks."""
     tracks_of = defaultdict(list)
     for track in results:
         tracks_of[track.video_id].append(track)
     by_video = defaultdict(list)
     for ann in gt.annotations:
         by_video[ann.video_id].append(ann)
-    total: Counter = Counter()
     for video in gt.videos:
         frames = read_instances(segments / f"{Path(video.file_names[0]).parent.name}.json")
-        anns = by_video[video.id]
+        yield video, by_video[video.id], frames, tracks_of[video.id]
+
+
+def failure_breakdown(gt: YtvisDataset, segments: Path, results: list[ResultTrack], min_score: float,
+                      min_iou: float = 0.5) -> Counter:
+    """Count of ground-truth masks per outcome (see the module docstring)."""
+    total: Counter = Counter()
+    for video, anns, frames, tracks in _videos(gt, segments, results):
         claimed = [set() for _ in anns]
         for f in range(len(video.file_names)):
             objects = [(k, a.segmentations[f]) for k, a in enumerate(anns) if a.segmentations[f] is not None]
@@ -173,9 +179,38 @@ def failure_breakdown(gt: YtvisDataset, segments: Path, results: list[ResultTrac
                 claimed[k].add(f)
         for k, ann in enumerate(anns):
             present = [f for f, m in enumerate(ann.segmentations) if m is not None]
-            track_of = [_covering_track(tracks_of[video.id], f, ann.segmentations[f], min_iou) for f in present]
+            track_of = [_covering_track(tracks, f, ann.segmentations[f], min_iou) for f in present]
             total += _object_outcomes(track_of, [f in claimed[k] for f in present])
     return total
+
+
+def _best_ious(masks: list[dict], targets: list[dict]) -> np.ndarray:
+    """(len(targets),) the highest IoU of each target with any of ``masks`` (0 without masks)."""
+    return rle.ious(masks, targets).max(0) if masks else np.zeros(len(targets))
+
+
+def mask_quality(gt: YtvisDataset, segments: Path, results: list[ResultTrack], min_score: float
+                 ) -> dict[str, tuple[float, float]]:
+    """How well the tracks' masks fit the ground truth, against the instances (score >= ``min_score``):
+    (tracks, instances) per statistic. Every ground-truth mask takes its best-overlapping track mask
+    and instance of its frame; ``mean IoU where both >= 0.5`` compares the two where both cover it."""
+    by_tracks, by_instances = [], []
+    for video, anns, frames, tracks in _videos(gt, segments, results):
+        for f in range(len(video.file_names)):
+            targets = [a.segmentations[f] for a in anns if a.segmentations[f] is not None]
+            if targets:
+                by_tracks.append(_best_ious([t.segmentations[f] for t in tracks
+                                             if t.segmentations[f] is not None], targets))
+                by_instances.append(_best_ious([i.rle for i in frames.get(f, []) if i.score >= min_score],
+                                               targets))
+    tr, ins = (np.concatenate(x) if x else np.zeros(0) for x in (by_tracks, by_instances))
+    both = (tr >= 0.5) & (ins >= 0.5)
+    out = {"mean IoU where both >= 0.5": (float(tr[both].mean()) if both.any() else 0.0,
+                                          float(ins[both].mean()) if both.any() else 0.0)}
+    for threshold in (0.5, 0.75, 0.9):
+        out[f"share of masks covered at IoU >= {threshold}"] = (float((tr >= threshold).mean()),
+                                                                 float((ins >= threshold).mean()))
+    return out
 
 
 def main() -> None:
@@ -197,11 +232,15 @@ def main() -> None:
         stats = evaluate(gt, tracks).stats
         print(f"| {name} | " + " | ".join(f"{stats[k]:.3f}" for k in KEYS) + " |")
     if args.results is not None:
-        outcomes = failure_breakdown(gt, args.segments, load_results(args.results, gt), args.min_score)
+        results = load_results(args.results, gt)
+        outcomes = failure_breakdown(gt, args.segments, results, args.min_score)
         total = sum(outcomes.values())
         print(f"\n| ground-truth masks of {args.results.name} | count | share |\n|---|---|---|")
         for name, count in sorted(outcomes.items(), key=lambda kv: -kv[1]):
             print(f"| {name} | {count} | {count / max(total, 1):.3f} |")
+        print(f"\n| mask fit | tracks | instances (score >= {args.min_score}) |\n|---|---|---|")
+        for name, (tracks, instances) in mask_quality(gt, args.segments, results, args.min_score).items():
+            print(f"| {name} | {tracks:.3f} | {instances:.3f} |")
 
 
 if __name__ == "__main__":

@@ -133,3 +133,20 @@ def test_oracle_tracking_breaks_ground_truth_masks_down_by_outcome(tmp_path):
     tracks = [ResultTrack(1, 1, 0.9, [None, left])]
     breakdown = oracle.failure_breakdown(gt, tmp_path, tracks, min_score=0.31)
     assert breakdown == {"not covered, claimed, before any track": 1, "its main track": 1}
+
+
+def test_oracle_tracking_compares_the_mask_fit_of_tracks_and_instances(tmp_path):
+    import json
+
+    oracle = _script("oracle_tracking")
+    full, left = mask(8, 8, (0, 4, 0, 4)), mask(8, 8, (0, 4, 0, 2))  # left: half of the object, IoU 0.5
+    gt = dataset(8, 8, 2, [(1, 1, 1, [full, full])])
+    gt.videos[0].file_names = ["v/0.jpg", "v/1.jpg"]
+    segment = {"images": [{"id": 1, "frame_index": 0}, {"id": 2, "frame_index": 1}],
+               "annotations": [{"image_id": 1, "category_id": 1, "score": 0.9, "segmentation": full},
+                               {"image_id": 2, "category_id": 1, "score": 0.9, "segmentation": full}]}
+    (tmp_path / "v.json").write_text(json.dumps(segment))
+    quality = oracle.mask_quality(gt, tmp_path, [ResultTrack(1, 1, 0.9, [full, left])], min_score=0.31)
+    assert quality["mean IoU where both >= 0.5"] == (pytest.approx(0.75), pytest.approx(1.0))
+    assert quality["share of masks covered at IoU >= 0.5"] == (pytest.approx(1.0), pytest.approx(1.0))
+    assert quality["share of masks covered at IoU >= 0.9"] == (pytest.approx(0.5), pytest.approx(1.0))
