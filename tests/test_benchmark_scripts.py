@@ -116,36 +116,36 @@ def test_oracle_tracking_links_instances_by_ground_truth_identity(tmp_path):
     assert oracle.evaluate(gt, detected).stats["AP50"] == pytest.approx(0.5)  # category 2 has no track
 
 
-def test_oracle_tracking_breaks_ground_truth_masks_down_by_outcome(tmp_path):
+def _one_object_two_frames(folder, gt_mask, instances):
+    """A 2-frame 8x8 video "v" with one object (category 1), and its ``vistool segment`` file in ``folder``
+    with one instance per frame: ``instances`` = [(score, mask)] x 2."""
     import json
 
+    gt = dataset(8, 8, 2, [(1, 1, 1, [gt_mask, gt_mask])])
+    gt.videos[0].file_names = ["v/0.jpg", "v/1.jpg"]
+    segment = {"images": [{"id": 1, "frame_index": 0}, {"id": 2, "frame_index": 1}],
+               "annotations": [{"image_id": f + 1, "category_id": 1, "score": score, "segmentation": m}
+                               for f, (score, m) in enumerate(instances)]}
+    (folder / "v.json").write_text(json.dumps(segment))
+    return gt
+
+
+def test_oracle_tracking_breaks_ground_truth_masks_down_by_outcome(tmp_path):
     oracle = _script("oracle_tracking")
     outcomes = oracle._object_outcomes([-1, 0, 0, -1, 1, -1, 0], [True, True, True, True, True, False, True])
     assert outcomes == {"not covered, claimed, before any track": 1, "its main track": 3, "another track": 1,
                         "not covered, claimed, after its first covered frame": 1, "no instance claimed it": 1}
     left = mask(8, 8, (0, 4, 0, 4))
-    gt = dataset(8, 8, 2, [(1, 1, 1, [left, left])])
-    gt.videos[0].file_names = ["v/0.jpg", "v/1.jpg"]
-    segment = {"images": [{"id": 1, "frame_index": 0}, {"id": 2, "frame_index": 1}],
-               "annotations": [{"image_id": 1, "category_id": 1, "score": 0.9, "segmentation": left},
-                               {"image_id": 2, "category_id": 1, "score": 0.2, "segmentation": left}]}
-    (tmp_path / "v.json").write_text(json.dumps(segment))
+    gt = _one_object_two_frames(tmp_path, left, [(0.9, left), (0.2, left)])
     tracks = [ResultTrack(1, 1, 0.9, [None, left])]
     breakdown = oracle.failure_breakdown(gt, tmp_path, tracks, min_score=0.31)
     assert breakdown == {"not covered, claimed, before any track": 1, "its main track": 1}
 
 
 def test_oracle_tracking_compares_the_mask_fit_of_tracks_and_instances(tmp_path):
-    import json
-
     oracle = _script("oracle_tracking")
     full, left = mask(8, 8, (0, 4, 0, 4)), mask(8, 8, (0, 4, 0, 2))  # left: half of the object, IoU 0.5
-    gt = dataset(8, 8, 2, [(1, 1, 1, [full, full])])
-    gt.videos[0].file_names = ["v/0.jpg", "v/1.jpg"]
-    segment = {"images": [{"id": 1, "frame_index": 0}, {"id": 2, "frame_index": 1}],
-               "annotations": [{"image_id": 1, "category_id": 1, "score": 0.9, "segmentation": full},
-                               {"image_id": 2, "category_id": 1, "score": 0.9, "segmentation": full}]}
-    (tmp_path / "v.json").write_text(json.dumps(segment))
+    gt = _one_object_two_frames(tmp_path, full, [(0.9, full), (0.9, full)])
     quality = oracle.mask_quality(gt, tmp_path, [ResultTrack(1, 1, 0.9, [full, left])], min_score=0.31)
     assert quality["mean IoU where both >= 0.5"] == (pytest.approx(0.75), pytest.approx(1.0))
     assert quality["share of masks covered at IoU >= 0.5"] == (pytest.approx(1.0), pytest.approx(1.0))
