@@ -3,7 +3,10 @@
 Per frame (Section 5.4 of the digest): detections, graph over the memory and
 the empty track, GNN, association (>= 0.31), initialisation (>= 0.31),
 appearance and LSTM updates, class scores, mask reweighting and per-pixel
-argmax into non-overlapping masks, returned at the original resolution.
+argmax into non-overlapping masks, returned at the original resolution. The
+paper does not say at which resolution the argmax runs; here it runs at the
+frame's, on the tracks' reweighted logits resampled bilinearly from the mask
+grid, so that track boundaries do not follow the grid.
 
 Video-level decision (:meth:`RGNNVISSession.finish`): the category is the one
 most often predicted for the track (the paper's rule, after Yang et al.
