@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -36,6 +37,9 @@ import numpy as np
 from vistool.eval.ytvis import evaluate
 from vistool.io import rle
 from vistool.io.ytvis import ResultTrack, YtvisDataset, load_dataset, load_results
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from error_analysis import by_video  # noqa: E402
 
 KEYS = ("AP", "AP50", "AP75", "AR1", "AR10")
 
@@ -109,15 +113,9 @@ def link_video(annotations: list, frames: dict[int, list[Instance]], num_frames:
 
 def oracle_tracks(gt: YtvisDataset, segments: Path, min_iou: float) -> tuple[list, list, float]:
     """Linked tracks of every video (detected / true categories) and the fraction of ground-truth masks claimed."""
-    by_video = defaultdict(list)
-    for ann in gt.annotations:
-        by_video[ann.video_id].append(ann)
     detected, true, claimed = [], [], 0
-    for video in gt.videos:
-        path = segments / f"{Path(video.file_names[0]).parent.name}.json"
-        if not path.exists():
-            raise SystemExit(f"{path}: no vistool segment output for video '{video.id}'")
-        d, t, n = link_video(by_video[video.id], read_instances(path), len(video.file_names), video.id, min_iou)
+    for video, anns, frames, _ in _videos(gt, segments, []):
+        d, t, n = link_video(anns, frames, len(video.file_names), video.id, min_iou)
         detected += d
         true += t
         claimed += n
@@ -155,15 +153,12 @@ def _object_outcomes(track_of: list[int], detected: list[bool]) -> Counter:
 
 def _videos(gt: YtvisDataset, segments: Path, results: list[ResultTrack]):
     """Per video: its ground-truth annotations, its ``vistool segment`` instances by frame and its tracks."""
-    tracks_of = defaultdict(list)
-    for track in results:
-        tracks_of[track.video_id].append(track)
-    by_video = defaultdict(list)
-    for ann in gt.annotations:
-        by_video[ann.video_id].append(ann)
+    anns_of, tracks_of = by_video(gt, results)
     for video in gt.videos:
-        frames = read_instances(segments / f"{Path(video.file_names[0]).parent.name}.json")
-        yield video, by_video[video.id], frames, tracks_of[video.id]
+        path = segments / f"{Path(video.file_names[0]).parent.name}.json"
+        if not path.exists():
+            raise SystemExit(f"{path}: no vistool segment output for video '{video.id}'")
+        yield video, anns_of[video.id], read_instances(path), tracks_of[video.id]
 
 
 def failure_breakdown(gt: YtvisDataset, segments: Path, results: list[ResultTrack], min_score: float,

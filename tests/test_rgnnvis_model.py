@@ -170,7 +170,9 @@ def test_track_masks_split_where_the_resampled_logits_cross():
     cells = torch.arange(64 // stride, dtype=torch.float32).expand(48 // stride, -1)  # (6, 8) column index
     seg = torch.full((1, m, 48 // stride, 64 // stride), NO_PIXELS)
     seg[0, 0], seg[0, 1] = 3.3 - cells, cells - 3.3
-    out = FrameOutput(*[None] * 9, seg_logits=seg)
+    held = torch.full((1, m), -1)
+    held[0, :2] = 0  # slots 0 and 1 hold a detection
+    out = FrameOutput(*[None] * 7, det_of_track=held, class_logits=None, seg_logits=seg)
     session._class_probs = lambda out, dets, slots: torch.full((len(slots), 3), 1 / 3)
     inst = session._instances(out, None, torch.arange(1, m + 1), ImageMeta((48, 64), (48, 64), (48, 64)), 0)
     assert inst.track_ids.tolist() == [1, 2] and inst.masks.shape == (2, 48, 64)

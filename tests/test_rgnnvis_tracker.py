@@ -6,8 +6,8 @@ import pytest
 import torch
 from torch import nn
 
-from vistool.methods.rgnnvis.track_manager import (allocate, associate, gather_rows, held_detections,
-                                                    keep_best_claimant, scatter_new)
+from vistool.methods.rgnnvis.track_manager import (allocate, associate, gather_rows, keep_best_claimant,
+                                                    scatter_new)
 from vistool.methods.rgnnvis.tracker import RecurrentTracker, TrackerConfig, label_map
 from vistool.models.heads.yolact import Detections
 
@@ -43,7 +43,7 @@ def test_exclusive_matches_keep_the_most_probable_track_of_each_detection():
     assert best.tolist() == [[0, 0, -1, 1]]  # tracks 0 and 1 both take detection 0
     best, matched = keep_best_claimant(prob, best, matched)
     assert best.tolist() == [[-1, 0, -1, 1]] and matched.tolist() == [[False, True, False, True]]
-    assert held_detections(best, matched, 3).tolist() == [[True, True, False]]
+    assert (scatter_new(best, 3) >= 0).tolist() == [[True, True, False]]  # detections some track holds
 
 
 class _Fixed(nn.Module):

@@ -36,7 +36,7 @@ from torch import Tensor
 from torchvision.ops import masks_to_boxes
 
 from vistool.methods.rgnnvis.track_manager import TrackState
-from vistool.methods.rgnnvis.tracker import NO_PIXELS, FrameOutput, label_map
+from vistool.methods.rgnnvis.tracker import FrameOutput, label_map
 from vistool.models.heads.yolact import Detections
 from vistool.models.transform import ImageMeta
 from vistool.structures import Clip, FrameInstances, TrackSummary, VideoInfo
@@ -90,22 +90,23 @@ class RGNNVISSession(_FrameByFrame):
 
     def _class_probs(self, out: FrameOutput, dets: Detections, slots: Tensor) -> Tensor:
         """(S,) slots with pixels -> (S, C) class probabilities from the configured source."""
-        head = torch.softmax(out.class_logits[0, slots], dim=-1)  # (S, C + 1), background last
         source = self.model.config.track_class
+        if source == "detections":
+            return dets.class_probs[0, out.det_of_track[0, slots]]
+        head = torch.softmax(out.class_logits[0, slots], dim=-1)  # (S, C + 1), background last
         if source == "head":
             return head[:, :-1]  # background dropped
-        probs = dets.class_probs[0, out.det_of_track[0, slots]]
-        return probs * (1.0 - head[:, -1:]) if source == "detections_fg" else probs
+        return dets.class_probs[0, out.det_of_track[0, slots]] * (1.0 - head[:, -1:])  # detections_fg
 
     def _instances(self, out: FrameOutput, dets: Detections, ids: Tensor, meta: ImageMeta, index: int
                    ) -> FrameInstances:
         """Non-overlapping track masks of one frame at the original resolution."""
-        seg = out.seg_logits[0]  # (M, Hm, Wm)
-        slots = (seg > NO_PIXELS).flatten(1).any(1).nonzero().flatten()  # tracks holding a detection
+        slots = (out.det_of_track[0] >= 0).nonzero().flatten()  # tracks holding a detection (others: no pixels)
         if len(slots) == 0:
             return FrameInstances.empty(index, meta.original_size)
         # per-pixel argmax at the output resolution: logits are resampled, not the binary masks
-        owner = label_map(self.model.transform.full_maps_to_original(seg[slots], meta)[None])[0]  # (H, W)
+        logits = self.model.transform.full_maps_to_original(out.seg_logits[0, slots], meta)  # (S, H, W)
+        owner = label_map(logits[None])[0]  # (H, W)
         masks = owner[None] == torch.arange(1, len(slots) + 1, device=owner.device)[:, None, None]  # disjoint
         keep = masks.flatten(1).any(1)
         slots, masks = slots[keep], masks[keep]

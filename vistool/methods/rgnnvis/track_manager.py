@@ -128,13 +128,6 @@ def keep_best_claimant(match_prob: Tensor, best: Tensor, matched: Tensor) -> tup
     return torch.where(matched, best, torch.full_like(best, NO_DETECTION)), matched
 
 
-def held_detections(best: Tensor, matched: Tensor, num_detections: int) -> Tensor:
-    """(B, N) bool: detections some track matched, from (B, M) ``best`` / ``matched``."""
-    held = torch.zeros(best.shape[0], num_detections + 1, dtype=torch.bool, device=best.device)
-    held.scatter_(1, torch.where(matched, best, torch.full_like(best, num_detections)), True)
-    return held[:, :num_detections]
-
-
 def allocate(init_prob: Tensor, det_valid: Tensor, alive: Tensor, threshold: float) -> Tensor:
     """Which detections initialise new tracks, and in which free slots.
 
@@ -183,6 +176,9 @@ def gather_rows(values: Tensor, index: Tensor) -> Tensor:
 
 def scatter_new(slot_of: Tensor, slots: int) -> Tensor:
     """Invert ``slot_of``: for every slot the detection that initialised it this frame, or -1.
+
+    Any (B, N) map into [0, slots) inverts the same way (where several entries map to one
+    target, one of them is given): e.g. ``best`` (B, M) -> a track holding each detection.
 
     Args:
         slot_of: (B, N) int64 slot per detection or -1.

@@ -34,8 +34,8 @@ from torchvision.ops import box_iou
 from vistool.errors import ConfigError
 from vistool.methods.rgnnvis.appearance import AppearanceUpdate, gaussian_log_likelihood, gaussian_update
 from vistool.methods.rgnnvis.graph import TrackDetectionGNN, TrackLSTM
-from vistool.methods.rgnnvis.track_manager import (TrackState, allocate, associate, gather_rows, held_detections,
-                                                    keep_best_claimant, scatter_new, where_slots)
+from vistool.methods.rgnnvis.track_manager import (TrackState, allocate, associate, gather_rows, keep_best_claimant,
+                                                    scatter_new, where_slots)
 from vistool.models.heads.yolact import Detections
 
 NO_PIXELS = -1e4
@@ -217,12 +217,13 @@ class RecurrentTracker(nn.Module):
         match_logits = self.match_head(edges[:, 1:]).squeeze(-1)
         init_logits = self.init_head(edges[:, 0]).squeeze(-1)
         pair_valid = mask[:, 1:]
-        best, matched = associate(torch.sigmoid(match_logits.detach()), pair_valid, self.cfg.match_threshold)
+        match_prob = torch.sigmoid(match_logits.detach())
+        best, matched = associate(match_prob, pair_valid, self.cfg.match_threshold)
         matched = matched & state.alive
         det_valid = dets.valid
         if self.cfg.exclusive_detections:
-            best, matched = keep_best_claimant(torch.sigmoid(match_logits.detach()), best, matched)
-            det_valid = det_valid & ~held_detections(best, matched, det_valid.shape[1])
+            best, matched = keep_best_claimant(match_prob, best, matched)
+            det_valid = det_valid & (scatter_new(best, det_valid.shape[1]) < 0)  # no track holds it
         embed, cell = self.lstm(tracks[:, 1:], state.cell)
         embed, cell = where_slots(state.alive, embed, state.embed), where_slots(state.alive, cell, state.cell)
         empty_embed, empty_cell = self.lstm(tracks[:, :1], state.empty_cell)
