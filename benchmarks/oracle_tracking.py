@@ -72,6 +72,20 @@ def read_instances(path: Path) -> dict[int, list[Instance]]:
     return out
 
 
+Segments = dict[int, dict[int, list[Instance]]]  # video id -> frame index -> instances
+
+
+def read_segments(gt: YtvisDataset, folder: Path) -> Segments:
+    """Every video's ``vistool segment`` output file in ``folder``, read once (a missing one is a one-line exit)."""
+    out: Segments = {}
+    for video in gt.videos:
+        path = folder / f"{Path(video.file_names[0]).parent.name}.json"
+        if not path.exists():
+            raise SystemExit(f"{path}: no vistool segment output for video '{video.id}'")
+        out[video.id] = read_instances(path)
+    return out
+
+
 def claim(instances: list[Instance], objects: list[tuple[int, dict]], min_iou: float) -> list[tuple[int, Instance]]:
     """(object index, instance) pairs of one frame: instances by decreasing score each take the unclaimed
     object they overlap most, if that overlap reaches ``min_iou``; ``objects`` are (index, mask)."""
@@ -111,7 +125,7 @@ def link_video(annotations: list, frames: dict[int, list[Instance]], num_frames:
     return detected, true, sum(len(c.masks) for c in claims)
 
 
-def oracle_tracks(gt: YtvisDataset, segments: Path, min_iou: float) -> tuple[list, list, float]:
+def oracle_tracks(gt: YtvisDataset, segments: Segments, min_iou: float) -> tuple[list, list, float]:
     """Linked tracks of every video (detected / true categories) and the fraction of ground-truth masks claimed."""
     detected, true, claimed = [], [], 0
     for video, anns, frames, _ in _videos(gt, segments, []):
@@ -151,17 +165,14 @@ def _object_outcomes(track_of: list[int], detected: list[bool]) -> Counter:
     return out
 
 
-def _videos(gt: YtvisDataset, segments: Path, results: list[ResultTrack]):
+def _videos(gt: YtvisDataset, segments: Segments, results: list[ResultTrack]):
     """Per video: its ground-truth annotations, its ``vistool segment`` instances by frame and its tracks."""
     anns_of, tracks_of = by_video(gt, results)
     for video in gt.videos:
-        path = segments / f"{Path(video.file_names[0]).parent.name}.json"
-        if not path.exists():
-            raise SystemExit(f"{path}: no vistool segment output for video '{video.id}'")
-        yield video, anns_of[video.id], read_instances(path), tracks_of[video.id]
+        yield video, anns_of[video.id], segments[video.id], tracks_of[video.id]
 
 
-def failure_breakdown(gt: YtvisDataset, segments: Path, results: list[ResultTrack], min_score: float,
+def failure_breakdown(gt: YtvisDataset, segments: Segments, results: list[ResultTrack], min_score: float,
                       min_iou: float = 0.5) -> Counter:
     """Count of ground-truth masks per outcome (see the module docstring)."""
     total: Counter = Counter()
@@ -184,7 +195,7 @@ def _best_ious(masks: list[dict], targets: list[dict]) -> np.ndarray:
     return rle.ious(masks, targets).max(0) if masks else np.zeros(len(targets))
 
 
-def mask_quality(gt: YtvisDataset, segments: Path, results: list[ResultTrack], min_score: float
+def mask_quality(gt: YtvisDataset, segments: Segments, results: list[ResultTrack], min_score: float
                  ) -> dict[str, tuple[float, float]]:
     """How well the tracks' masks fit the ground truth, against the instances (score >= ``min_score``):
     (tracks, instances) per statistic. Every ground-truth mask takes its best-overlapping track mask
@@ -219,7 +230,8 @@ def main() -> None:
                         help="least instance score that counts as detected in the breakdown")
     args = parser.parse_args()
     gt = load_dataset(args.gt)
-    detected, true, coverage = oracle_tracks(gt, args.segments, args.iou)
+    segments = read_segments(gt, args.segments)
+    detected, true, coverage = oracle_tracks(gt, segments, args.iou)
     print(f"ground-truth masks claimed by an instance (IoU >= {args.iou}): {coverage:.3f}\n")
     print("| tracks | " + " | ".join(KEYS) + " |")
     print("|---|" + "---|" * len(KEYS))
@@ -228,13 +240,13 @@ def main() -> None:
         print(f"| {name} | " + " | ".join(f"{stats[k]:.3f}" for k in KEYS) + " |")
     if args.results is not None:
         results = load_results(args.results, gt)
-        outcomes = failure_breakdown(gt, args.segments, results, args.min_score)
+        outcomes = failure_breakdown(gt, segments, results, args.min_score)
         total = sum(outcomes.values())
         print(f"\n| ground-truth masks of {args.results.name} | count | share |\n|---|---|---|")
         for name, count in sorted(outcomes.items(), key=lambda kv: -kv[1]):
             print(f"| {name} | {count} | {count / max(total, 1):.3f} |")
         print(f"\n| mask fit | tracks | instances (score >= {args.min_score}) |\n|---|---|---|")
-        for name, (tracks, instances) in mask_quality(gt, args.segments, results, args.min_score).items():
+        for name, (tracks, instances) in mask_quality(gt, segments, results, args.min_score).items():
             print(f"| {name} | {tracks:.3f} | {instances:.3f} |")
 
 

@@ -107,7 +107,7 @@ def test_oracle_tracking_links_instances_by_ground_truth_identity(tmp_path):
                                instance(9, 1, left, 0.7), instance(9, 2, left, 0.6),  # a duplicate claims nothing
                                instance(9, 1, mask(8, 8, (0, 1, 7, 8)), 0.5)]}  # overlaps nothing
     (tmp_path / "v.json").write_text(json.dumps(segment))
-    detected, true, coverage = oracle.oracle_tracks(gt, tmp_path, 0.5)
+    detected, true, coverage = oracle.oracle_tracks(gt, oracle.read_segments(gt, tmp_path), 0.5)
     assert coverage == pytest.approx(3 / 4)  # the right object is missed in frame 1
     assert [(t.category_id, t.score) for t in detected] == [(1, pytest.approx(0.8)), (1, pytest.approx(0.8))]
     assert detected[0].segmentations == [left, left] and detected[1].segmentations == [right, None]
@@ -138,7 +138,7 @@ def test_oracle_tracking_breaks_ground_truth_masks_down_by_outcome(tmp_path):
     left = mask(8, 8, (0, 4, 0, 4))
     gt = _one_object_two_frames(tmp_path, left, [(0.9, left), (0.2, left)])
     tracks = [ResultTrack(1, 1, 0.9, [None, left])]
-    breakdown = oracle.failure_breakdown(gt, tmp_path, tracks, min_score=0.31)
+    breakdown = oracle.failure_breakdown(gt, oracle.read_segments(gt, tmp_path), tracks, min_score=0.31)
     assert breakdown == {"not covered, claimed, before any track": 1, "its main track": 1}
 
 
@@ -146,7 +146,7 @@ def test_oracle_tracking_compares_the_mask_fit_of_tracks_and_instances(tmp_path)
     oracle = _script("oracle_tracking")
     full, left = mask(8, 8, (0, 4, 0, 4)), mask(8, 8, (0, 4, 0, 2))  # left: half of the object, IoU 0.5
     gt = _one_object_two_frames(tmp_path, full, [(0.9, full), (0.9, full)])
-    quality = oracle.mask_quality(gt, tmp_path, [ResultTrack(1, 1, 0.9, [full, left])], min_score=0.31)
+    quality = oracle.mask_quality(gt, oracle.read_segments(gt, tmp_path), [ResultTrack(1, 1, 0.9, [full, left])], min_score=0.31)
     assert quality["mean IoU where both >= 0.5"] == (pytest.approx(0.75), pytest.approx(1.0))
     assert quality["share of masks covered at IoU >= 0.5"] == (pytest.approx(1.0), pytest.approx(1.0))
     assert quality["share of masks covered at IoU >= 0.9"] == (pytest.approx(0.5), pytest.approx(1.0))

@@ -91,12 +91,13 @@ class RGNNVISSession(_FrameByFrame):
     def _class_probs(self, out: FrameOutput, dets: Detections, slots: Tensor) -> Tensor:
         """(S,) slots with pixels -> (S, C) class probabilities from the configured source."""
         source = self.model.config.track_class
-        if source == "detections":
-            return dets.class_probs[0, out.det_of_track[0, slots]]
-        head = torch.softmax(out.class_logits[0, slots], dim=-1)  # (S, C + 1), background last
         if source == "head":
-            return head[:, :-1]  # background dropped
-        return dets.class_probs[0, out.det_of_track[0, slots]] * (1.0 - head[:, -1:])  # detections_fg
+            return torch.softmax(out.class_logits[0, slots], dim=-1)[:, :-1]  # background dropped
+        held = dets.class_probs[0, out.det_of_track[0, slots]]  # (S, C) of the detection each slot holds
+        if source == "detections":
+            return held
+        background = torch.softmax(out.class_logits[0, slots], dim=-1)[:, -1:]  # (S, 1), background last
+        return held * (1.0 - background)  # detections_fg
 
     def _instances(self, out: FrameOutput, dets: Detections, ids: Tensor, meta: ImageMeta, index: int
                    ) -> FrameInstances:
