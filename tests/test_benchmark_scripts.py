@@ -150,3 +150,20 @@ def test_oracle_tracking_compares_the_mask_fit_of_tracks_and_instances(tmp_path)
     assert quality["mean IoU where both >= 0.5"] == (pytest.approx(0.75), pytest.approx(1.0))
     assert quality["share of masks covered at IoU >= 0.5"] == (pytest.approx(1.0), pytest.approx(1.0))
     assert quality["share of masks covered at IoU >= 0.9"] == (pytest.approx(0.5), pytest.approx(1.0))
+
+
+def test_track_probe_prints_every_tracks_edges_to_every_detection(monkeypatch, capsys):
+    probe = _script("track_probe")
+    demo = Path(__file__).resolve().parents[1] / "examples/demo/valid/videos/demo_0.mp4"
+    monkeypatch.setattr(sys, "argv", ["track_probe", str(demo), "--frames", "0", "1"])
+    probe.main()
+    frames = capsys.readouterr().out.split("frame ")[1:]
+    assert [f.split(":")[0] for f in frames] == ["0", "1"]
+    first, second = (f.splitlines() for f in frames)
+    assert not any("slot" in line for line in first)  # no track before the first frame
+    detections = int(second[0].split(": ")[1].split()[0])
+    slots = [i for i, line in enumerate(second) if line.strip().startswith("slot")]
+    assert detections > 0 and slots
+    for i in slots:
+        for row, name in zip(second[i + 1:i + 4], ("match", "iou", "loglik")):
+            assert row.split()[0] == name and row.count(",") == detections - 1

@@ -1,0 +1,76 @@
+"""Print what the RGNNVIS++ track manager sees in a few frames of a video, to see why a track switches.
+
+For every frame in ``--frames FIRST LAST``: the detections (box, confidence, init probability), and for
+every track in memory its last box, whether it was active, the detection it took, and per detection
+the match probability, the box IoU and the appearance log-likelihood (the two initial edge features).
+
+    python benchmarks/track_probe.py examples/demo/valid/videos/demo_0.mp4 --frames 14 18
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from vistool.io.video import open_video  # noqa: E402
+from vistool.methods.rgnnvis.appearance import gaussian_log_likelihood  # noqa: E402
+from vistool.methods.rgnnvis.tracker import batched_iou  # noqa: E402
+from vistool.weights import load_model  # noqa: E402
+
+
+def rounded(values: torch.Tensor, digits: int = 2) -> list[float]:
+    """A 1-D tensor as a list of rounded floats."""
+    return [round(float(v), digits) for v in values]
+
+
+def print_frame(index: int, state, out, perc) -> None:
+    """One frame's detections and, per track alive before it, the edges to every detection."""
+    dets = perc.dets
+    n = int(dets.valid[0].sum())
+    iou = batched_iou(state.box, dets.boxes)[0]
+    loglik = gaussian_log_likelihood(perc.x, state.mean, state.var)[0]
+    match = torch.sigmoid(out.match_logits[0])
+    print(f"frame {index}: {n} detections (x1, y1, x2, y2, confidence)")
+    for d in range(n):
+        print(f"  det {d:2d} {rounded(dets.boxes[0, d], 0)} conf {float(dets.scores[0, d]):.2f} "
+              f"init {float(torch.sigmoid(out.init_logits[0, d])):.2f}")
+    for m in state.alive[0].nonzero().flatten().tolist():
+        print(f"  slot {m} last box {rounded(state.box[0, m], 0)} active {bool(state.active[0, m])} "
+              f"-> det {int(out.det_of_track[0, m])}")
+        print(f"    match  {rounded(match[m, :n])}")
+        print(f"    iou    {rounded(iou[m, :n])}")
+        print(f"    loglik {rounded(loglik[m, :n], 1)}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("video")
+    parser.add_argument("--frames", nargs=2, type=int, required=True, metavar=("FIRST", "LAST"))
+    parser.add_argument("-w", "--weights", default=None, help="RGNNVIS++ checkpoint (default: the bundled one)")
+    args = parser.parse_args()
+
+    model = load_model("rgnnvis", args.weights).eval()
+    tracker, state = model.tracker, None
+    with torch.no_grad(), open_video(args.video, max_frames=args.frames[1] + 1) as video:
+        for index, image in video:
+            frame = torch.from_numpy(np.ascontiguousarray(image))[None]  # (1, H, W, 3) uint8
+            images, meta = model.transform.preprocess(frame)
+            perc = model.perceive(images, meta.image_size)
+            if state is None:
+                state = tracker.initial_state(1, perc.scene)
+            new_state, out = tracker.step(state, perc.dets, perc.x, perc.scene, perc.input_size,
+                                          model.config.tracker.init_threshold)
+            if index >= args.frames[0]:
+                print_frame(index, state, out, perc)
+            state = new_state
+
+
+if __name__ == "__main__":
+    main()
