@@ -21,7 +21,9 @@ sys.path.insert(0, str(ROOT))
 
 from vistool.io.video import open_video  # noqa: E402
 from vistool.methods.rgnnvis.appearance import gaussian_log_likelihood  # noqa: E402
-from vistool.methods.rgnnvis.tracker import batched_iou  # noqa: E402
+from vistool.methods.rgnnvis.model import Perception  # noqa: E402
+from vistool.methods.rgnnvis.track_manager import TrackState  # noqa: E402
+from vistool.methods.rgnnvis.tracker import FrameOutput, batched_iou  # noqa: E402
 from vistool.weights import load_model  # noqa: E402
 
 
@@ -30,8 +32,9 @@ def rounded(values: torch.Tensor, digits: int = 2) -> list[float]:
     return [round(float(v), digits) for v in values]
 
 
-def print_frame(index: int, state, out, perc) -> None:
-    """One frame's detections and, per track alive before it, the edges to every detection."""
+def print_frame(index: int, state: TrackState, out: FrameOutput, perc: Perception) -> None:
+    """One frame's detections and, per track alive before it (``state``: the memory before the frame),
+    the edges to every detection."""
     dets = perc.dets
     n = int(dets.valid[0].sum())
     iou = batched_iou(state.box, dets.boxes)[0]
