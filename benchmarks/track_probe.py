@@ -60,19 +60,13 @@ def main() -> None:
     args = parser.parse_args()
 
     model = load_model("rgnnvis", args.weights).eval()
-    tracker, state = model.tracker, None
     with torch.no_grad(), open_video(args.video, max_frames=args.frames[1] + 1) as video:
+        session = model.new_session(video.info)
         for index, image in video:
             frame = torch.from_numpy(np.ascontiguousarray(image))[None]  # (1, H, W, 3) uint8
-            images, meta = model.transform.preprocess(frame)
-            perc = model.perceive(images, meta.image_size)
-            if state is None:
-                state = tracker.initial_state(1, perc.scene)
-            new_state, out = tracker.step(state, perc.dets, perc.x, perc.scene, perc.input_size,
-                                          model.config.tracker.init_threshold)
+            before, out, perc, _ = session.advance(frame)
             if index >= args.frames[0]:
-                print_frame(index, state, out, perc)
-            state = new_state
+                print_frame(index, before, out, perc)
 
 
 if __name__ == "__main__":

@@ -42,7 +42,7 @@ from vistool.models.transform import ImageMeta
 from vistool.structures import Clip, FrameInstances, TrackSummary, VideoInfo
 
 if TYPE_CHECKING:
-    from vistool.methods.rgnnvis.model import Model
+    from vistool.methods.rgnnvis.model import Model, Perception
 
 
 class _FrameByFrame:
@@ -71,14 +71,25 @@ class RGNNVISSession(_FrameByFrame):
 
     def _frame(self, frame: Tensor, index: int) -> FrameInstances:
         """Track one frame; its instances carry track ids."""
-        model = self.model
         self.frames += 1
+        _, out, perc, meta = self.advance(frame)
+        return self._instances(out, perc.dets, self.state.track_id[0], meta, index)
+
+    def advance(self, frame: Tensor) -> tuple[TrackState, FrameOutput, "Perception", ImageMeta]:
+        """Detect in one (1, H, W, 3) uint8 frame and step the track memory; new tracks get ids.
+
+        Returns:
+            the memory before this frame, the tracker's output, the detections and appearance, and
+            the frame's resize metadata.
+        """
+        model = self.model
         images, meta = model.transform.preprocess(frame)
         perc = model.perceive(images, meta.image_size)
         tracker = model.tracker
         if self.state is None:
             self.state = tracker.initial_state(1, perc.scene)
-        state, out = tracker.step(self.state, perc.dets, perc.x, perc.scene, perc.input_size,
+        before = self.state
+        state, out = tracker.step(before, perc.dets, perc.x, perc.scene, perc.input_size,
                                   model.config.tracker.init_threshold)
         new = (out.alive & ~out.alive_before)[0]
         ids = state.track_id.clone()
@@ -86,7 +97,7 @@ class RGNNVISSession(_FrameByFrame):
             ids[0, slot] = self.next_id
             self.next_id += 1
         self.state = replace(state, track_id=ids)
-        return self._instances(out, perc.dets, ids[0], meta, index)
+        return before, out, perc, meta
 
     def _class_probs(self, out: FrameOutput, dets: Detections, slots: Tensor) -> Tensor:
         """(S,) slots with pixels -> (S, C) class probabilities from the configured source."""
