@@ -112,3 +112,50 @@ def tracker_loss(model: "Model", batch: ClipBatch) -> dict[str, Tensor]:
     norm = float(bsz * length)
     return {"score": lcfg.score * total["score"] / bsz, "seg": lcfg.seg * total["seg"] / norm,
             "match": lcfg.match * total["match"] / norm, "init": lcfg.init * total["init"] / norm}
+
+
+def best_overlap_targets(fg: Tensor, gt_masks: Tensor, min_iou: float = 0.5) -> tuple[Tensor, Tensor]:
+    """The annotated mask each instance overlaps best.
+
+    Args:
+        fg: (S, H, W) bool instance masks; gt_masks: (K, H, W) bool annotated masks of one frame.
+
+    Returns:
+        (S, H, W) bool targets and (S,) bool: the best mask IoU reaches ``min_iou``.
+    """
+    if len(gt_masks) == 0 or len(fg) == 0:
+        return torch.zeros_like(fg), torch.zeros(len(fg), dtype=torch.bool, device=fg.device)
+    a, g = fg.flatten(1).float(), gt_masks.flatten(1).float()
+    inter = a @ g.T  # (S, K)
+    union = a.sum(1, keepdim=True) + g.sum(1)[None] - inter
+    iou, best = (inter / union.clamp(min=1)).max(1)
+    return gt_masks[best], iou >= min_iou
+
+
+def refiner_loss(model: "Model", batch: ClipBatch, jitter: float = 0.1) -> dict[str, Tensor]:
+    """Mask refiner loss: each clip runs through the frozen tracker as at inference (frames resized by the
+    inference transform, the inference initialisation threshold); every track holding a detection that
+    overlaps an annotated mask by IoU >= 0.5 at the frame's resolution is refined against that mask
+    (:meth:`~vistool.models.mask_refine.MaskRefiner.loss`). The mean over those tracks."""
+    refiner, tracker = model.refiner, model.tracker
+    total, count = sum(p.sum() * 0.0 for p in refiner.parameters()), 0
+    for sample in batch.samples:
+        frames = sample.images.permute(0, 2, 3, 1)  # (L, H, W, 3) uint8
+        rgb = model.transform.normalize(sample.images)  # (L, 3, H, W)
+        with torch.no_grad():
+            images, meta = model.transform.preprocess(frames)
+            perc = model.perceive(images, meta.image_size)
+            state = tracker.initial_state(1, perc.scene[:1])
+        for t in range(len(frames)):
+            with torch.no_grad():
+                dets = perc.dets.take(torch.tensor([t], device=images.device))
+                state, out = tracker.step(state, dets, perc.x[t:t + 1], perc.scene[t:t + 1], perc.input_size,
+                                          model.config.tracker.init_threshold)
+                slots = (out.det_of_track[0] >= 0).nonzero().flatten()
+                logits = model.transform.full_maps_to_original(out.seg_logits[0, slots], meta)  # (S, H, W)
+                gt = sample.masks[:, t][sample.present[:, t]]
+                targets, matched = best_overlap_targets(logits > 0, gt)
+            if matched.any():
+                loss, n = refiner.loss(rgb[t], logits[matched], targets[matched], jitter)
+                total, count = total + loss, count + n
+    return {"refine": total / max(count, 1)}

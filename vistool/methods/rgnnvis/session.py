@@ -73,7 +73,7 @@ class RGNNVISSession(_FrameByFrame):
         """Track one frame; its instances carry track ids."""
         self.frames += 1
         _, out, perc, meta = self.advance(frame)
-        return self._instances(out, perc.dets, self.state.track_id[0], meta, index)
+        return self._instances(out, perc.dets, self.state.track_id[0], meta, index, frame)
 
     def advance(self, frame: Tensor) -> tuple[TrackState, FrameOutput, "Perception", ImageMeta]:
         """Detect in one (1, H, W, 3) uint8 frame and step the track memory; new tracks get ids.
@@ -110,14 +110,17 @@ class RGNNVISSession(_FrameByFrame):
         background = torch.softmax(out.class_logits[0, slots], dim=-1)[:, -1:]  # (S, 1), background last
         return held * (1.0 - background)  # detections_fg
 
-    def _instances(self, out: FrameOutput, dets: Detections, ids: Tensor, meta: ImageMeta, index: int
-                   ) -> FrameInstances:
-        """Non-overlapping track masks of one frame at the original resolution."""
+    def _instances(self, out: FrameOutput, dets: Detections, ids: Tensor, meta: ImageMeta, index: int,
+                   frame: Tensor) -> FrameInstances:
+        """Non-overlapping track masks of one (1, H, W, 3) uint8 frame at the original resolution."""
         slots = (out.det_of_track[0] >= 0).nonzero().flatten()  # tracks holding a detection (others: no pixels)
         if len(slots) == 0:
             return FrameInstances.empty(index, meta.original_size)
         # per-pixel argmax at the output resolution: logits are resampled, not the binary masks
         logits = self.model.transform.full_maps_to_original(out.seg_logits[0, slots], meta)  # (S, H, W)
+        if self.model.refiner is not None:
+            image = self.model.transform.normalize(frame[0].permute(2, 0, 1).to(logits.device))  # (3, H, W)
+            logits = self.model.refiner(image, logits)
         owner = label_map(logits[None])[0]  # (H, W)
         masks = owner[None] == torch.arange(1, len(slots) + 1, device=owner.device)[:, None, None]  # disjoint
         keep = masks.flatten(1).any(1)
