@@ -153,6 +153,20 @@ def test_oracle_tracking_compares_the_mask_fit_of_tracks_and_instances(tmp_path)
     assert quality["share of masks covered at IoU >= 0.9"] == (pytest.approx(0.5), pytest.approx(1.0))
 
 
+def test_oracle_tracking_replaces_masks_by_the_ground_truth_they_overlap():
+    oracle = _script("oracle_tracking")
+    obj, rough = mask(8, 8, (0, 4, 0, 4)), mask(8, 8, (0, 4, 0, 3))  # IoU 0.75
+    gt = dataset(8, 8, 2, [(1, 1, 1, [obj, obj])])
+    far = mask(8, 8, (6, 8, 6, 8))
+    tracks = [ResultTrack(1, 1, 0.9, [rough, rough]), ResultTrack(1, 1, 0.5, [far, None])]
+    assert oracle.evaluate(gt, tracks).stats["AP"] == pytest.approx(0.6)  # video IoU 0.75: 6 of 10 thresholds
+    assert oracle.with_truer_masks(gt, tracks, 0.75) == tracks  # 0.75 is not below 0.75
+    truer = oracle.with_truer_masks(gt, tracks, 0.8)
+    assert truer[0].segmentations == [obj, obj] and truer[0].score == 0.9
+    assert truer[1] == tracks[1]  # covers nothing: kept
+    assert oracle.evaluate(gt, truer).stats["AP"] == pytest.approx(1.0)
+
+
 def test_track_probe_prints_every_tracks_edges_to_every_detection(monkeypatch, capsys):
     probe = _script("track_probe")
     demo = Path(__file__).resolve().parents[1] / "examples/demo/valid/videos/demo_0.mp4"
