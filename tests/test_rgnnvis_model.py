@@ -91,47 +91,6 @@ def test_stages_and_clip_lengths():
     model.set_training_stage("detector")
     assert all(p.requires_grad for p in model.detector.parameters())
     assert not any(p.requires_grad for p in model.tracker.parameters())
-    with pytest.raises(Exception, match="refiner"):
-        model.set_training_stage("refiner")  # only with refine.size > 0
-
-
-def _refining_model():
-    module = load_module("rgnnvis")
-    torch.manual_seed(0)
-    return module.Model(from_dict(module.Config, {**TINY, "refine": {"size": 16, "channels": 8}}),
-                        ["disc", "square", "ring"])
-
-
-def test_refiner_stage_trains_the_refiner_alone():
-    model = _refining_model()
-    assert model.training_stages() == ["detector", "tracker", "refiner"] and model.stage_clip_len("refiner") == 3
-    model.set_training_stage("refiner")
-    model.train()
-    trainable = {n.split(".")[0] for n, p in model.named_parameters() if p.requires_grad}
-    assert trainable == {"refiner"}
-    assert model.refiner.training and not (model.tracker.training or model.detector.training
-                                            or model.appearance.training or model.backbone.training)
-    _force_tracks(model)  # every detection becomes a track, so some overlap the annotated squares
-    terms = model.loss(_batch(3))
-    assert set(terms) == {"refine"} and terms["refine"] > 0
-    terms["refine"].backward()
-    assert model.refiner.out.weight.grad.abs().sum() > 0  # the body learns once the zero-initialised output has
-    assert all(p.grad is None for n, p in model.named_parameters() if not n.startswith("refiner."))
-
-
-def test_untrained_refiner_keeps_the_session_masks():
-    """The refiner's last convolution starts at zero, so tracks come out as without it."""
-    plain, refining = _tiny_model(), _refining_model()
-    refining.load_state_dict(plain.state_dict(), strict=False)
-    frames = _clip(3, h=48, w=64).images.permute(0, 2, 3, 1).contiguous()
-    outs = []
-    for model in (plain, refining):
-        model.eval()
-        _force_tracks(model)
-        session = model.new_session(VideoInfo("v", "v", 64, 48))
-        outs.append([session.step(Clip(frames[t:t + 1], [t], is_last=t == 2))[0] for t in range(3)])
-    for a, b in zip(*outs):
-        assert len(a) > 0 and torch.equal(a.track_ids, b.track_ids) and torch.equal(a.masks, b.masks)
 
 
 def test_loss_falls_when_overfitting_one_clip(trained):
@@ -215,8 +174,7 @@ def test_track_masks_split_where_the_resampled_logits_cross():
     held[0, :2] = 0  # slots 0 and 1 hold a detection
     out = FrameOutput(*[None] * 7, det_of_track=held, class_logits=None, seg_logits=seg)
     session._class_probs = lambda out, dets, slots: torch.full((len(slots), 3), 1 / 3)
-    frame = torch.zeros((1, 48, 64, 3), dtype=torch.uint8)
-    inst = session._instances(out, None, torch.arange(1, m + 1), ImageMeta((48, 64), (48, 64), (48, 64)), 0, frame)
+    inst = session._instances(out, None, torch.arange(1, m + 1), ImageMeta((48, 64), (48, 64), (48, 64)), 0)
     assert inst.track_ids.tolist() == [1, 2] and inst.masks.shape == (2, 48, 64)
     left = int((torch.arange(64) + 0.5 < (3.3 + 0.5) * stride).sum())  # columns left of the crossing: 30
     assert left == 30 and torch.all(inst.masks[0, :, :left]) and not inst.masks[0, :, left:].any()

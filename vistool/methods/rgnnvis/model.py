@@ -46,11 +46,10 @@ from vistool.methods.rgnnvis.detector import YolactDetector, build_backbone, fra
 from vistool.methods.rgnnvis.tracker import RecurrentTracker, TrackerConfig
 from vistool.models.backbone import BackboneConfig
 from vistool.models.heads.yolact import Detections, YolactConfig
-from vistool.models.mask_refine import MaskRefiner, RefineConfig
 from vistool.models.transform import FrameTransform, TransformConfig
 from vistool.structures import ClipBatch, Session, VideoInfo
 
-STAGES = ("detector", "tracker", "refiner")
+STAGES = ("detector", "tracker")
 TRACK_CLASS_SOURCES = ("head", "detections", "detections_fg")
 
 
@@ -92,7 +91,6 @@ class Config:
         presence_power: a track's video-level score is multiplied by (frames in which it
             has pixels / frames of the video) ** presence_power; 0 leaves the score as the
             mean class probability (see :mod:`vistool.methods.rgnnvis.session`).
-        refine: mask refinement of the tracks' masks (not in the paper; ``size`` 0, the default, is off).
     """
 
     backbone: BackboneConfig = field(default_factory=lambda: BackboneConfig(
@@ -107,7 +105,6 @@ class Config:
     feature_dropout: float = 0.1
     track_class: str = "head"
     presence_power: float = 0.0
-    refine: RefineConfig = field(default_factory=RefineConfig)
 
     def __post_init__(self) -> None:
         if self.track_class not in TRACK_CLASS_SOURCES:
@@ -149,42 +146,36 @@ class Model(VisModel):
                                         config.tracker.appearance_dim, config.tracker.positional)
         self.tracker = RecurrentTracker(config.tracker, num_classes, self.appearance.out_dim)
         self.feature_dropout = nn.Dropout2d(config.feature_dropout)
-        self.refiner = MaskRefiner(config.refine) if config.refine.enabled else None
         self._fixed = {n for n, p in self.named_parameters() if not p.requires_grad}  # frozen by the config
         self.stage = "detector"
 
     # ------------------------------------------------------------ training stages
     def training_stages(self) -> list[str]:
-        """detector, tracker, and refiner when ``refine`` is on."""
-        return [s for s in STAGES if s != "refiner" or self.refiner is not None]
+        return list(STAGES)
 
     def stage_clip_len(self, name: str) -> int:
-        """1 for the detector (single frames), ``clip_len`` for the tracker and the refiner."""
-        if name not in self.training_stages():
-            raise MethodError(f"unknown training stage '{name}'; stages: {self.training_stages()}")
+        """1 for the detector (single frames), ``clip_len`` for the tracker."""
+        if name not in STAGES:
+            raise MethodError(f"unknown training stage '{name}'; stages: {list(STAGES)}")
         return 1 if name == "detector" else self.config.clip_len
 
     def set_training_stage(self, name: str) -> None:
-        """``detector``: train backbone + detector; ``tracker``: appearance + tracker, the rest frozen
-        (BN statistics too); ``refiner``: the refiner alone."""
+        """``detector``: train backbone + detector; ``tracker``: freeze them (BN statistics too)."""
         super().set_training_stage(name)
         self.stage = name
-        owners = {"detector": {"backbone", "detector"}, "refiner": {"refiner"}}
+        perception = {"backbone", "detector"}
         for pname, param in self.named_parameters():
-            top = pname.split(".")[0]
-            trainable = top in owners[name] if name in owners else top not in {"backbone", "detector", "refiner"}
+            in_perception = pname.split(".")[0] in perception
+            trainable = in_perception if name == "detector" else not in_perception
             param.requires_grad_(trainable and pname not in self._fixed)
         self.train(self.training)
 
     def train(self, mode: bool = True) -> "Model":
-        """As nn.Module.train, but parts frozen in the current stage stay in eval mode."""
+        """As nn.Module.train, but the backbone and detector stay in eval mode in the tracker stage."""
         super().train(mode)
-        if self.stage in ("tracker", "refiner"):
+        if self.stage == "tracker":
             self.backbone.eval()
             self.detector.eval()
-        if self.stage == "refiner":
-            self.appearance.eval()
-            self.tracker.eval()
         return self
 
     # ------------------------------------------------------------ shared forward
@@ -211,12 +202,12 @@ class Model(VisModel):
 
     # ------------------------------------------------------------ training
     def loss(self, batch: ClipBatch) -> dict[str, Tensor]:
-        """Detector loss (stage ``detector``), the clip loss of Eq. 8 (``tracker``) or the refiner's (``refiner``)."""
+        """Detector loss (stage ``detector``) or the clip loss of Eq. 8 (stage ``tracker``)."""
         if self.stage == "detector":
             return self._detector_loss(batch)
-        from vistool.methods.rgnnvis.losses import refiner_loss, tracker_loss
+        from vistool.methods.rgnnvis.losses import tracker_loss
 
-        return refiner_loss(self, batch) if self.stage == "refiner" else tracker_loss(self, batch)
+        return tracker_loss(self, batch)
 
     def _detector_loss(self, batch: ClipBatch) -> dict[str, Tensor]:
         b, t = batch.images.shape[:2]

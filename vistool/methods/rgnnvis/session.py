@@ -73,7 +73,7 @@ class RGNNVISSession(_FrameByFrame):
         """Track one frame; its instances carry track ids."""
         self.frames += 1
         _, out, perc, meta = self.advance(frame)
-        return self._instances(out, perc.dets, self.state.track_id[0], meta, index, frame)
+        return self._instances(out, perc.dets, self.state.track_id[0], meta, index)
 
     def advance(self, frame: Tensor) -> tuple[TrackState, FrameOutput, "Perception", ImageMeta]:
         """Detect in one (1, H, W, 3) uint8 frame and step the track memory; new tracks get ids.
@@ -99,16 +99,6 @@ class RGNNVISSession(_FrameByFrame):
         self.state = replace(state, track_id=ids)
         return before, out, perc, meta
 
-    def _refined(self, frame: Tensor, logits: Tensor) -> Tensor:
-        """(S, H, W) track logits whose foreground is the refiner's and whose order between tracks is the
-        tracker's: where the refined logit of a track is > 0 its value becomes ``sigmoid(coarse)`` (> 0, in
-        the coarse order), elsewhere -1. So the refiner moves boundaries against the background, while
-        pixels that several refined tracks claim go to the track the mask reweighting prefers (it was
-        trained to share pixels between tracks; the refiner sees one track at a time)."""
-        image = self.model.transform.normalize(frame[0].permute(2, 0, 1).to(logits.device))  # (3, H, W)
-        refined = self.model.refiner(image, logits)
-        return torch.where(refined > 0, logits.float().sigmoid().clamp(min=1e-6), torch.full_like(refined, -1.0))
-
     def _class_probs(self, out: FrameOutput, dets: Detections, slots: Tensor) -> Tensor:
         """(S,) slots with pixels -> (S, C) class probabilities from the configured source."""
         source = self.model.config.track_class
@@ -120,16 +110,14 @@ class RGNNVISSession(_FrameByFrame):
         background = torch.softmax(out.class_logits[0, slots], dim=-1)[:, -1:]  # (S, 1), background last
         return held * (1.0 - background)  # detections_fg
 
-    def _instances(self, out: FrameOutput, dets: Detections, ids: Tensor, meta: ImageMeta, index: int,
-                   frame: Tensor) -> FrameInstances:
-        """Non-overlapping track masks of one (1, H, W, 3) uint8 frame at the original resolution."""
+    def _instances(self, out: FrameOutput, dets: Detections, ids: Tensor, meta: ImageMeta, index: int
+                   ) -> FrameInstances:
+        """Non-overlapping track masks of one frame at the original resolution."""
         slots = (out.det_of_track[0] >= 0).nonzero().flatten()  # tracks holding a detection (others: no pixels)
         if len(slots) == 0:
             return FrameInstances.empty(index, meta.original_size)
         # per-pixel argmax at the output resolution: logits are resampled, not the binary masks
         logits = self.model.transform.full_maps_to_original(out.seg_logits[0, slots], meta)  # (S, H, W)
-        if self.model.refiner is not None:
-            logits = self._refined(frame, logits)
         owner = label_map(logits[None])[0]  # (H, W)
         masks = owner[None] == torch.arange(1, len(slots) + 1, device=owner.device)[:, None, None]  # disjoint
         keep = masks.flatten(1).any(1)
