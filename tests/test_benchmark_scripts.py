@@ -167,6 +167,18 @@ def test_oracle_tracking_replaces_masks_by_the_ground_truth_they_overlap():
     assert oracle.evaluate(gt, truer).stats["AP"] == pytest.approx(1.0)
 
 
+def test_oracle_tracking_scores_tracks_by_their_video_iou():
+    oracle = _script("oracle_tracking")
+    obj, rough = mask(8, 8, (0, 4, 0, 4)), mask(8, 8, (0, 4, 0, 3))  # IoU 0.75
+    gt = dataset(8, 8, 2, [(1, 1, 1, [obj, obj])])
+    tracks = [ResultTrack(1, 1, 0.2, [obj, obj]), ResultTrack(1, 1, 0.9, [rough, None]),  # video IoU 1, 0.375
+              ResultTrack(1, 2, 0.8, [obj, obj])]  # no object of category 2
+    rescored = oracle.with_truer_scores(gt, tracks)
+    assert [t.score for t in rescored] == pytest.approx([1.0, 0.375, 0.0])
+    assert rescored[0].segmentations == tracks[0].segmentations
+    assert oracle.evaluate(gt, tracks).stats["AP"] < oracle.evaluate(gt, rescored).stats["AP"] == pytest.approx(1.0)
+
+
 def test_track_probe_prints_every_tracks_edges_to_every_detection(monkeypatch, capsys):
     probe = _script("track_probe")
     demo = Path(__file__).resolve().parents[1] / "examples/demo/valid/videos/demo_0.mp4"
