@@ -228,9 +228,7 @@ def mask_quality(gt: YtvisDataset, segments: Segments, results: list[ResultTrack
 def with_truer_masks(gt: YtvisDataset, results: list[ResultTrack], below: float) -> list[ResultTrack]:
     """``results`` with every mask whose best IoU with a ground-truth mask of its frame is in [0.5, ``below``)
     replaced by that ground-truth mask."""
-    annotations = defaultdict(list)
-    for ann in gt.annotations:
-        annotations[ann.video_id].append(ann)
+    annotations, _ = by_video(gt, [])
     out = []
     for track in results:
         masks = list(track.segmentations)
@@ -250,9 +248,7 @@ def with_truer_scores(gt: YtvisDataset, results: list[ResultTrack]) -> list[Resu
     """``results`` with each track's score replaced by its best video IoU with a ground-truth object of its
     category in its video (0 without one)."""
     videos = {v.id: v for v in gt.videos}
-    annotations = defaultdict(list)
-    for ann in gt.annotations:
-        annotations[ann.video_id].append(ann)
+    annotations, _ = by_video(gt, [])
     out = []
     for track in results:
         same = [a for a in annotations[track.video_id] if a.category_id == track.category_id]
