@@ -8,7 +8,6 @@ import sys
 import time
 from pathlib import Path
 
-from vistool.config import apply_overrides, parse_overrides
 
 KEYS = ("AP", "AP50", "AP75", "AR1", "AR10")
 
@@ -19,20 +18,11 @@ def vistool(*args: str) -> None:
 
 
 def model_with_settings(checkpoint: Path, settings: list[str]):
-    """(model, checkpoint dict): the checkpoint's model with inference ``settings`` (``KEY=VALUE``) applied.
+    """(model, checkpoint dict): the checkpoint's model with inference ``settings`` (``KEY=VALUE``) applied
+    (:func:`vistool.weights.load_checkpoint_model`)."""
+    from vistool.weights import load_checkpoint_model
 
-    The stored config is completed with the current defaults first, so a setting added after the
-    checkpoint was written can still be set.
-    """
-    from vistool.config import to_dict
-    from vistool.weights import build_model, load_state, read_checkpoint
-
-    data = read_checkpoint(checkpoint)
-    full = to_dict(build_model(data["method"], data["config"], data["categories"], pretrained=False).config)
-    config = apply_overrides(full, parse_overrides(settings))
-    model = build_model(data["method"], config, data["categories"], pretrained=False)
-    load_state(model, data["state_dict"], where=str(checkpoint))
-    return model, data
+    return load_checkpoint_model(checkpoint, settings=settings)
 
 
 def save_with_settings(checkpoint: Path, target: Path, settings: list[str], half: bool = False) -> str:

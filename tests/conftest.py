@@ -42,5 +42,5 @@ def stub_model(monkeypatch):
     import vistool.engine.batch as batch
 
     model = StubModel()
-    monkeypatch.setattr(batch, "build_model", lambda method, weights, device: model)
+    monkeypatch.setattr(batch, "build_model", lambda method, weights, device, settings=(): model)
     return model

@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 from test_eval_ytvis import dataset, mask
 
-from vistool.errors import ConfigError
 from vistool.io.ytvis import ResultTrack
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
@@ -35,24 +34,6 @@ def test_error_analysis_separates_classification_from_segmentation():
     assert a.oracle_stats["AP50"] == pytest.approx(1.0, abs=1e-6)
     assert (a.predicted, a.ground_truth, a.covered, a.covering, a.covering_correct) == (3, 2, 2, 2, 0)
     assert (a.frame_masks, a.frame_masks_covered) == (4, 3)  # the right object is missed in frame 1
-
-
-def test_settings_added_after_a_checkpoint_was_written_can_be_set(tmp_path):
-    import torch
-    from test_rgnnvis_model import _tiny_model
-
-    from vistool.weights import read_checkpoint, save_checkpoint
-
-    common = _script("common")
-    path = tmp_path / "old.pt"
-    save_checkpoint(path, _tiny_model())
-    data = read_checkpoint(path)
-    del data["config"]["track_class"]  # as written before the setting existed
-    torch.save(data, path)
-    model, _ = common.model_with_settings(path, ["track_class=detections"])
-    assert model.config.track_class == "detections"
-    with pytest.raises(ConfigError, match="unknown key 'no_such_key'"):
-        common.model_with_settings(path, ["tracker.no_such_key=1"])
 
 
 def test_frame_ap_scores_per_frame_instances_with_and_without_categories(tmp_path):

@@ -87,7 +87,7 @@ def test_weights_alone_choose_the_method_and_are_recorded(tmp_path, run_cli, mon
 
     seen = {}
 
-    def fake_load(method, weights, device):
+    def fake_load(method, weights, device, settings=()):
         seen.update(method=method, weights=weights)
         model = StubModel()
         model.checkpoint_info = {"path": weights, "sha256": "ab" * 32, "config": {}}
@@ -100,3 +100,39 @@ def test_weights_alone_choose_the_method_and_are_recorded(tmp_path, run_cli, mon
     assert run.code == 0, run.stderr
     assert seen == {"method": None, "weights": str(tmp_path / "w.pt")}
     assert json.loads((tmp_path / "out.meta.json").read_text())["weights_sha256"] == "ab" * 32
+
+
+def test_set_changes_an_inference_setting_and_is_recorded(tmp_path, run_cli):
+    """`--set` rebuilds the checkpoint's model with the setting; the meta file records it. A frame threshold
+    of 1 lets no instance through, so the same weights and video give tracks without it and none with it."""
+    from evis_helpers import tiny_model
+
+    from vistool.weights import save_checkpoint
+
+    save_checkpoint(tmp_path / "w.pt", tiny_model(seed=3, frame_threshold=0.0))
+    write_squares_video(tmp_path / "v.mp4", num_frames=4)
+    plain = run_cli("track", tmp_path / "v.mp4", "-w", tmp_path / "w.pt", "-o", tmp_path / "a.json", "--device", "cpu")
+    assert plain.code == 0, plain.stderr
+    assert json.loads((tmp_path / "a.json").read_text())
+    run = run_cli("track", tmp_path / "v.mp4", "-w", tmp_path / "w.pt", "-o", tmp_path / "b.json", "--device", "cpu",
+                  "--set", "frame_threshold=1.0")
+    assert run.code == 0, run.stderr
+    assert json.loads((tmp_path / "b.json").read_text()) == []
+    meta = json.loads((tmp_path / "b.meta.json").read_text())
+    assert meta["settings"] == ["frame_threshold=1.0"] and meta["config"]["frame_threshold"] == 1.0
+
+
+def test_set_with_an_unknown_key_or_a_new_network_shape_fails_in_one_line(tmp_path, run_cli):
+    from evis_helpers import tiny_model
+
+    from vistool.weights import save_checkpoint
+
+    save_checkpoint(tmp_path / "w.pt", tiny_model(seed=3))
+    write_squares_video(tmp_path / "v.mp4", num_frames=2)
+    for setting, message in (("frame_treshold=0.3", "did you mean 'frame_threshold'"),
+                             ("mask_dim=32", "--set mask_dim=32")):
+        run = run_cli("track", tmp_path / "v.mp4", "-w", tmp_path / "w.pt", "-o", tmp_path / "o.json",
+                      "--set", setting)
+        assert run.code != 0 and message in run.stderr
+        assert len(run.stderr.strip().splitlines()) == 1, run.stderr
+        assert not (tmp_path / "o.json").exists()

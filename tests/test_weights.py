@@ -113,3 +113,20 @@ def test_torch_load_appears_in_exactly_one_place():
     root = Path(vistool.__file__).parent
     users = [p.relative_to(root).as_posix() for p in root.rglob("*.py") if "torch.load(" in p.read_text()]
     assert users == ["weights.py"]
+
+
+def test_settings_added_after_a_checkpoint_was_written_can_be_set(tmp_path):
+    from test_rgnnvis_model import _tiny_model
+
+    from vistool.errors import ConfigError
+    from vistool.weights import load_checkpoint_model
+
+    path = tmp_path / "old.pt"
+    save_checkpoint(path, _tiny_model())
+    data = read_checkpoint(path)
+    del data["config"]["track_class"]  # as written before the setting existed
+    torch.save(data, path)
+    model, loaded = load_checkpoint_model(path, settings=["track_class=detections"])
+    assert model.config.track_class == "detections" and loaded["config"]["track_class"] == "detections"
+    with pytest.raises(ConfigError, match="unknown key 'no_such_key'"):
+        load_checkpoint_model(path, settings=["tracker.no_such_key=1"])

@@ -223,15 +223,35 @@ def build_model(method: str, config: dict | Any, categories: list[str], pretrain
     return module.Model(cfg, list(categories))
 
 
-def load_checkpoint_model(path: str | os.PathLike, method: str | None = None,
-                          device: str | torch.device = "cpu") -> tuple[nn.Module, dict[str, Any]]:
-    """Model rebuilt from a checkpoint file, in eval mode on ``device``, with the checkpoint data."""
+def config_with_settings(data: dict[str, Any], settings: list[str] | tuple[str, ...]) -> dict[str, Any]:
+    """A checkpoint's config with ``KEY=VALUE`` settings applied (the dotted keys of the method's Config).
+
+    The stored config is completed with the current defaults first, so a setting added to
+    vistool after the checkpoint was written can still be set. No settings: the stored config.
+    """
+    from vistool.config import apply_overrides, parse_overrides
+
+    if not settings:
+        return data["config"]
+    full = to_dict(build_model(data["method"], data["config"], data["categories"], pretrained=False).config)
+    return apply_overrides(full, parse_overrides(settings))
+
+
+def load_checkpoint_model(path: str | os.PathLike, method: str | None = None, device: str | torch.device = "cpu",
+                          settings: list[str] | tuple[str, ...] = ()) -> tuple[nn.Module, dict[str, Any]]:
+    """Model rebuilt from a checkpoint file, in eval mode on ``device``, with the checkpoint data.
+
+    ``settings`` (``KEY=VALUE``) change the stored config first, e.g. ``tracker.match_threshold=0.3``;
+    one that changes the network's shape fails the strict load with the keys it affects.
+    """
     data = read_checkpoint(path)
     if method is not None and data["method"] != method:
         raise CheckpointError(f"{path}: checkpoint is for method '{data['method']}', not '{method}'")
-    model = build_model(data["method"], data["config"], data["categories"], pretrained=False)
-    load_state(model, data["state_dict"], where=str(path))
-    return model.to(device).eval(), data
+    config = config_with_settings(data, settings)
+    model = build_model(data["method"], config, data["categories"], pretrained=False)
+    where = f"{path} with --set {' '.join(settings)}" if settings else str(path)
+    load_state(model, data["state_dict"], where=where)
+    return model.to(device).eval(), {**data, "config": config}
 
 
 def read_manifest() -> list[dict[str, Any]]:
@@ -278,19 +298,22 @@ def default_weights(method: str) -> Path:
     return path
 
 
-def load_model(method: str | None, weights: str | None, device: str | torch.device = "cpu") -> nn.Module:
+def load_model(method: str | None, weights: str | None, device: str | torch.device = "cpu",
+               settings: list[str] | tuple[str, ...] = ()) -> nn.Module:
     """A ready VisModel in eval mode.
 
     Args:
         method: method name; may be None when ``weights`` names a checkpoint (its method is used).
         weights: a checkpoint path, or None for the method's bundled default.
         device: torch device.
+        settings: ``KEY=VALUE`` changes of the checkpoint's config (see :func:`load_checkpoint_model`).
     """
     if weights is None:
         if method is None:
             raise MethodError("give --method or --weights: neither names a model")
         weights = str(default_weights(method))
-    model, data = load_checkpoint_model(weights, method, device)
-    # provenance for the .meta.json of results: which file, which bytes, which config
-    model.checkpoint_info = {"path": str(weights), "sha256": sha256_file(weights), "config": data["config"]}
+    model, data = load_checkpoint_model(weights, method, device, settings)
+    # provenance for the .meta.json of results: which file, which bytes, which config (settings applied)
+    model.checkpoint_info = {"path": str(weights), "sha256": sha256_file(weights), "config": data["config"],
+                             "settings": list(settings)}
     return model

@@ -40,6 +40,11 @@ def _common_options(func):
         click.option("--score-threshold", type=click.FloatRange(0, 1), default=0.0, show_default=True,
                      help="Drop tracks/instances scoring below this (keep 0 for AP evaluation)."),
         click.option("--overwrite", is_flag=True, help="Re-run videos whose result file already exists."),
+        click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
+                     help="Change a setting of the model's config for this run (repeatable), e.g. "
+                          "--set tracker.match_threshold=0.3 (rgnnvis) or --set frame_threshold=0.5 "
+                          "(efficientvis); the keys are those of the method's config file. Recorded "
+                          "in the results' .meta.json."),
     ]
     for option in reversed(options):
         func = option(func)
@@ -76,7 +81,7 @@ DEFAULT_METHOD = "efficientvis"
 
 def _run(track: bool, inputs: tuple[str, ...], method: str | None, weights: str | None, output: str,
          overlay: str | None, device: str, stride: int, max_frames: int | None, start: int,
-         score_threshold: float, overwrite: bool) -> None:
+         score_threshold: float, overwrite: bool, settings: tuple[str, ...]) -> None:
     from vistool.engine.batch import BatchJob, run_batch
     from vistool.engine.infer import InferOptions
 
@@ -92,7 +97,7 @@ def _run(track: bool, inputs: tuple[str, ...], method: str | None, weights: str 
         raise InputError(f"--output {output}: exists and is a {kind}")
     job = BatchJob(inputs=list(inputs), method=method, weights=weights, output=Path(output),
                    overlay=Path(overlay) if overlay else None, device=device, options=options,
-                   single_file=single_file, overwrite=overwrite)
+                   single_file=single_file, overwrite=overwrite, settings=tuple(settings))
     from vistool.cli.progress import RichReporter
 
     with RichReporter() as reporter:

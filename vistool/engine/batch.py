@@ -68,6 +68,7 @@ class BatchJob:
     options: InferOptions
     single_file: bool
     overwrite: bool = False
+    settings: tuple[str, ...] = ()
 
 
 @dataclass
@@ -80,11 +81,12 @@ class BatchSummary:
     failed: list[tuple[str, VistoolError]] = field(default_factory=list)
 
 
-def build_model(method: str | None, weights: str | None, device: str):
-    """Build a method's model with its weights (the bundled ones when ``weights`` is None)."""
+def build_model(method: str | None, weights: str | None, device: str, settings: tuple[str, ...] = ()):
+    """Build a method's model with its weights (the bundled ones when ``weights`` is None) and ``KEY=VALUE``
+    settings applied to its config."""
     from vistool.weights import load_model
 
-    return load_model(method, weights, device)
+    return load_model(method, weights, device, settings)
 
 
 def resolve_device(name: str) -> str:
@@ -107,7 +109,8 @@ def run_batch(job: BatchJob, reporter: Reporter | None = None, model=None) -> Ba
     if not items:
         raise InputError(f"no videos found in: {' '.join(job.inputs)}")
     summary = BatchSummary(total=len(items))
-    model = model if model is not None else build_model(job.method, job.weights, resolve_device(job.device))
+    model = model if model is not None else build_model(job.method, job.weights, resolve_device(job.device),
+                                                          job.settings)
     for item in items:
         name = source_name(item)
         target = job.output if job.single_file else job.output / f"{name}.json"
@@ -165,6 +168,7 @@ def _meta(job: BatchJob, model, result: VideoResult, seconds: float) -> dict:
         "weights": info.get("path", job.weights),
         "weights_sha256": info.get("sha256"),
         "config": info.get("config"),
+        "settings": info.get("settings", []),
         "options": {"stride": job.options.stride, "start": job.options.start,
                     "max_frames": job.options.max_frames, "score_threshold": job.options.score_threshold},
         "frames": result.num_frames,
