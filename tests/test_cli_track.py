@@ -130,7 +130,8 @@ def test_set_with_an_unknown_key_or_a_new_network_shape_fails_in_one_line(tmp_pa
     save_checkpoint(tmp_path / "w.pt", tiny_model(seed=3))
     write_squares_video(tmp_path / "v.mp4", num_frames=2)
     for setting, message in (("frame_treshold=0.3", "did you mean 'frame_threshold'"),
-                             ("mask_dim=32", "--set mask_dim=32")):
+                             ("mask_dim=32", "--set mask_dim=32"),
+                             ("frame_threshold", "expected KEY=VALUE, e.g. tracker.match_threshold=0.3")):
         run = run_cli("track", tmp_path / "v.mp4", "-w", tmp_path / "w.pt", "-o", tmp_path / "o.json",
                       "--set", setting)
         assert run.code != 0 and message in run.stderr

@@ -127,13 +127,14 @@ def load_config(path: str | Path, cls: type[T]) -> T:
     return from_dict(cls, load_yaml(path), where=str(path))
 
 
-def parse_overrides(items: Iterable[str]) -> dict[str, Any]:
-    """``["a.b=VALUE", ...]`` -> ``{"a.b": VALUE}``, each VALUE read as YAML (``0.1``, ``[1500]``, ``true``)."""
+def parse_overrides(items: Iterable[str], example: str = "train.lr=1e-4") -> dict[str, Any]:
+    """``["a.b=VALUE", ...]`` -> ``{"a.b": VALUE}``, each VALUE read as YAML (``0.1``, ``[1500]``, ``true``);
+    ``example`` is shown in the error for an item without ``=``."""
     overrides = {}
     for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
-            raise ConfigError(f"--set {item}: expected KEY=VALUE, e.g. train.lr=1e-4")
+            raise ConfigError(f"--set {item}: expected KEY=VALUE, e.g. {example}")
         try:
             overrides[key.strip()] = yaml.safe_load(value)
         except yaml.YAMLError:

@@ -234,7 +234,7 @@ def config_with_settings(data: dict[str, Any], settings: list[str] | tuple[str, 
     if not settings:
         return data["config"]
     full = to_dict(build_model(data["method"], data["config"], data["categories"], pretrained=False).config)
-    return apply_overrides(full, parse_overrides(settings))
+    return apply_overrides(full, parse_overrides(settings, example="tracker.match_threshold=0.3"))
 
 
 def load_checkpoint_model(path: str | os.PathLike, method: str | None = None, device: str | torch.device = "cpu",
