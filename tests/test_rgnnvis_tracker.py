@@ -144,3 +144,21 @@ def test_segmentation_argmax_is_non_overlapping_with_background():
     tr = _tracker()
     probs = tr.segmentation_probs(seg)
     assert probs.shape == (1, 3, 2, 2) and torch.allclose(probs.sum(1), torch.ones(1, 2, 2))
+
+
+def test_padding_detections_leave_the_memory_finite():
+    """Frames with fewer detections than slots pad with zero boxes; a zero box against an empty slot's zero
+    box has no IoU (0 / 0). Those pairs are masked and must not turn the memory into NaN."""
+    torch.manual_seed(0)
+    tr = RecurrentTracker(TrackerConfig(embed_dim=16, max_tracks=3), num_classes=2, appearance_dim=6)
+    dets = _dets([[1.0, 1.0, 10.0, 10.0]], n_max=4)  # one detection, three padding rows
+    scene = torch.randn(1, 6)
+    state = tr.initial_state(1, scene)
+    for _ in range(2):
+        state, out = tr.step(state, dets, torch.randn(1, 4, 6), scene, (32, 32), init_threshold=0.0)
+        for name in ("embed", "cell", "mean", "var", "empty_embed", "empty_cell", "empty_mean", "empty_var"):
+            assert torch.isfinite(getattr(state, name)).all(), name
+        assert torch.isfinite(out.init_logits[out.det_valid]).all()
+        assert torch.isfinite(out.match_logits[out.pair_valid]).all()
+        assert (out.slot_of[~out.det_valid] == -1).all()  # padding starts no track
+    assert state.alive[0, 0]  # the real detection started one

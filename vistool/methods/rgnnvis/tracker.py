@@ -200,6 +200,9 @@ class RecurrentTracker(nn.Module):
         tracks = torch.cat([state.empty_embed, state.embed], dim=1)
         alive = torch.cat([torch.ones_like(state.alive[:, :1]), state.alive], dim=1)
         mask = alive[:, :, None] & dets.valid[:, None, :]
+        # a padding detection's zero box against an empty slot's zero box has IoU 0 / 0 = NaN: masked pairs
+        # enter as zeros, since the GNN zeroes them only after its first layer (and 0 * NaN is NaN)
+        edges = edges.masked_fill(~mask[..., None], 0.0)
         return self.gnn(edges, tracks, detection_embedding(dets, input_size), mask), mask
 
     def step(self, state: TrackState, dets: Detections, x: Tensor, scene: Tensor, input_size: tuple[int, int],
