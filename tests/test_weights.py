@@ -130,3 +130,21 @@ def test_settings_added_after_a_checkpoint_was_written_can_be_set(tmp_path):
     assert model.config.track_class == "detections" and loaded["config"]["track_class"] == "detections"
     with pytest.raises(ConfigError, match="unknown key 'no_such_key'"):
         load_checkpoint_model(path, settings=["tracker.no_such_key=1"])
+
+
+def test_models_config_prints_the_full_config_that_set_can_change(model, tmp_path, run_cli):
+    import yaml
+
+    data_path = tmp_path / "evis.pt"
+    save_checkpoint(data_path, model)
+    stored = read_checkpoint(data_path)
+    del stored["config"]["frame_threshold"]  # written before the key existed: the default fills it
+    torch.save(stored, data_path)
+    result = CliRunner().invoke(cli, ["models", "--config", str(data_path)])
+    assert result.exit_code == 0, result.output
+    first, _, body = result.output.partition("\n")
+    assert first.startswith("# method: efficientvis")
+    config = yaml.safe_load(body)
+    assert config["num_queries"] == model.config.num_queries and config["frame_threshold"] == 0.5
+    run = run_cli("models", "--config", "no_such_method")
+    assert run.code == 2 and run.stderr.strip().startswith("error: --config no_such_method: neither a method")

@@ -233,8 +233,12 @@ def config_with_settings(data: dict[str, Any], settings: list[str] | tuple[str, 
 
     if not settings:
         return data["config"]
-    full = to_dict(build_model(data["method"], data["config"], data["categories"], pretrained=False).config)
-    return apply_overrides(full, parse_overrides(settings, example="tracker.match_threshold=0.3"))
+    return apply_overrides(full_config(data), parse_overrides(settings, example="tracker.match_threshold=0.3"))
+
+
+def full_config(data: dict[str, Any]) -> dict[str, Any]:
+    """A checkpoint's stored config completed with the current defaults (every key ``--set`` can change)."""
+    return to_dict(build_model(data["method"], data["config"], data["categories"], pretrained=False).config)
 
 
 def load_checkpoint_model(path: str | os.PathLike, method: str | None = None, device: str | torch.device = "cpu",

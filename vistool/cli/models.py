@@ -6,8 +6,19 @@ import click
 
 
 @click.command("models")
-def models() -> None:
-    """List methods and bundled weights (from weights/manifest.json) with measured metrics."""
+@click.option("--config", "show_config", metavar="METHOD|FILE", default=None,
+              help="Print the full config of a method's bundled weights or of a checkpoint file as YAML: "
+                   "every key that 'track --set KEY=VALUE' can change.")
+def models(show_config: str | None) -> None:
+    """List methods and bundled weights (from weights/manifest.json) with measured metrics.
+
+    \b
+    Example:
+      vistool models --config rgnnvis     # the keys for: vistool track ... --set KEY=VALUE
+    """
+    if show_config is not None:
+        _print_config(show_config)
+        return
     from rich.table import Table
 
     from vistool.cli import echo_console
@@ -44,3 +55,24 @@ def models() -> None:
         console.print(weights)
     else:
         console.print("No bundled weights yet; train with 'vistool train' and pass --weights PATH.")
+
+
+def _print_config(name: str) -> None:
+    """The full config of ``name`` (a method's default bundled file, or a checkpoint path) on stdout."""
+    from pathlib import Path
+
+    import yaml
+
+    from vistool.errors import InputError
+    from vistool.methods import METHODS
+    from vistool.weights import default_weights, full_config, read_checkpoint
+
+    if Path(name).is_file():
+        path = Path(name)
+    elif name in METHODS:
+        path = default_weights(name)
+    else:
+        raise InputError(f"--config {name}: neither a method ({', '.join(METHODS)}) nor a checkpoint file")
+    data = read_checkpoint(path)
+    click.echo(f"# method: {data['method']}; weights: {path}")
+    click.echo(yaml.safe_dump(full_config(data), sort_keys=False, default_flow_style=None).rstrip())
