@@ -30,9 +30,7 @@ class TrackState:
         active: (B, M) bool, the track matched a detection in the last frame.
         embed, cell: (B, M, D) recurrent track embedding and LSTM cell.
         mean, var: (B, M, A) diagonal-Gaussian appearance model.
-        box: (B, M, 4) xyxy box where the track was last seen (with ``tracker.motion``: where it is
-            expected, i.e. moved on by ``velocity`` in frames without a detection).
-        velocity: (B, M, 4) xyxy change per frame (``tracker.motion`` only; zero otherwise).
+        box: (B, M, 4) xyxy box where the track was last seen.
         empty_embed, empty_cell: (B, 1, D) the empty track.
         empty_mean, empty_var: (B, 1, A) the scene appearance model.
         identity: (B, M) int64 annotated identity (training), -1 background.
@@ -46,7 +44,6 @@ class TrackState:
     mean: Tensor
     var: Tensor
     box: Tensor
-    velocity: Tensor
     empty_embed: Tensor
     empty_cell: Tensor
     empty_mean: Tensor
@@ -68,7 +65,7 @@ class TrackState:
             active=torch.zeros(batch, slots, dtype=torch.bool, device=like.device),
             embed=like.new_zeros(batch, slots, dim), cell=like.new_zeros(batch, slots, dim),
             mean=like.new_zeros(batch, slots, appearance_dim), var=like.new_ones(batch, slots, appearance_dim),
-            box=like.new_zeros(batch, slots, 4), velocity=like.new_zeros(batch, slots, 4),
+            box=like.new_zeros(batch, slots, 4),
             empty_embed=empty_embed.reshape(1, 1, dim).expand(batch, 1, dim),
             empty_cell=like.new_zeros(batch, 1, dim),
             empty_mean=like.new_zeros(batch, 1, appearance_dim), empty_var=like.new_ones(batch, 1, appearance_dim),

@@ -75,8 +75,6 @@ class TrackerConfig:
     train_init_threshold: float = 0.13
     reweight_dim: int = 16
     exclusive_detections: bool = False
-    motion: bool = False
-    motion_smoothing: float = 0.5
 
     def __post_init__(self) -> None:
         if self.num_blocks < 1:
@@ -195,7 +193,7 @@ class RecurrentTracker(nn.Module):
     def _graph(self, state: TrackState, dets: Detections, x: Tensor, input_size: tuple[int, int]):
         """Initial graph and GNN outputs: edges (B, 1+M, N, D), tracks (B, 1+M, D), dets (B, N, D), mask."""
         b, n = dets.valid.shape
-        iou = batched_iou(self._expected_box(state), dets.boxes)
+        iou = batched_iou(state.box, dets.boxes)
         ll = gaussian_log_likelihood(x, state.mean, state.var)
         ll0 = gaussian_log_likelihood(x, state.empty_mean, state.empty_var)
         edges = torch.cat([torch.stack([torch.zeros_like(ll0), ll0], -1), torch.stack([iou, ll], -1)], dim=1)
@@ -247,36 +245,13 @@ class RecurrentTracker(nn.Module):
                             gather_rows(dets.box_masks(), det_of_track), has_det)
         alive = state.alive | is_new
         new_state = replace(state, alive=alive, active=has_det, embed=embed, cell=cell, mean=mean, var=var,
-                            **self._moved_boxes(state, gather_rows(dets.boxes, det_of_track), has_det, is_new),
+                            box=where_slots(has_det, gather_rows(dets.boxes, det_of_track), state.box),
                             empty_embed=empty_embed, empty_cell=empty_cell, empty_mean=empty_mean,
                             empty_var=empty_var)
         out = FrameOutput(match_logits, pair_valid, init_logits, dets.valid, slot_of, state.alive, alive,
                           torch.where(has_det, det_of_track, torch.full_like(det_of_track, -1)),
                           self.score_head(embed), seg)
         return new_state, out
-
-    def _expected_box(self, state: TrackState) -> Tensor:
-        """(B, M, 4) where each track's object should be this frame: its last box, or with
-        ``motion`` that box moved on by one frame of its velocity."""
-        return state.box + state.velocity if self.cfg.motion else state.box
-
-    def _moved_boxes(self, state: TrackState, det_box: Tensor, has_det: Tensor, is_new: Tensor) -> dict[str, Tensor]:
-        """New ``box`` and ``velocity`` of every slot (B, M, 4) after this frame.
-
-        A track with a detection takes the detection's box. With ``motion``, a track that
-        also had one in the frame before blends the box's change into its velocity
-        (exponential smoothing with weight ``motion_smoothing`` on the old velocity);
-        a new track starts still, and a track without a detection coasts at its velocity.
-        """
-        if not self.cfg.motion:
-            return {"box": where_slots(has_det, det_box, state.box), "velocity": state.velocity}
-        expected = state.box + state.velocity
-        a = self.cfg.motion_smoothing
-        seen_twice = has_det & state.active & ~is_new
-        blended = a * state.velocity + (1 - a) * (det_box - state.box)
-        velocity = where_slots(seen_twice, blended, state.velocity)
-        velocity = where_slots(is_new, torch.zeros_like(velocity), velocity)
-        return {"box": where_slots(has_det, det_box, expected), "velocity": velocity}
 
     def _update_appearance(self, state: TrackState, embed: Tensor, x: Tensor, best: Tensor, matched: Tensor,
                            det_of_slot: Tensor, is_new: Tensor) -> tuple[Tensor, Tensor]:

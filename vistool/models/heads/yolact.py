@@ -62,7 +62,6 @@ class YolactConfig:
     pre_nms_topk: int = 1000
     class_agnostic_nms: bool = True
     max_masks: int = 100
-    drop_contained: float = 0.0
     focal_alpha: float = 0.25
     focal_gamma: float = 2.0
     weights: tuple[float, float, float, float] = (1.0, 1.0, 1.0, 1.0)
@@ -269,29 +268,7 @@ class YolactHead(nn.Module):
             det.class_probs[b, :n], det.labels[b, :n] = conf[b, cand], label[cand]
             det.mask_logits[b, :n] = assemble_masks(out.coefs[b, cand], out.protos[b])
             det.valid[b, :n] = True
-        if cfg.drop_contained > 0:
-            drop_contained(det, cfg.drop_contained)
         return det
-
-
-def drop_contained(det: Detections, share: float) -> None:
-    """Drop (in place) every detection whose cropped mask lies at least ``share`` inside the mask of a
-    higher-scoring detection of its image; the kept ones move to the front."""
-    masks = (det.soft_masks() > 0.5).flatten(2).float()  # (B, N, HW)
-    for b in range(masks.shape[0]):
-        n = int(det.valid[b].sum())
-        if n < 2:
-            continue
-        m = masks[b, :n]
-        inside = (m @ m.T) / m.sum(1).clamp(min=1)[:, None]  # [i, j]: share of i inside j
-        higher = torch.ones(n, n, dtype=torch.bool, device=m.device).tril(-1)  # j < i: j scores higher
-        keep = (~((inside >= share) & higher).any(1)).nonzero().flatten()
-        k = len(keep)
-        for name in ("boxes", "scores", "class_probs", "labels", "mask_logits"):
-            t = getattr(det, name)
-            t[b, :k] = t[b, keep].clone()
-            t[b, k:] = 0
-        det.valid[b, k:] = False
 
 
 def assemble_masks(coefs: Tensor, protos: Tensor) -> Tensor:
