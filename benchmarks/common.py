@@ -8,7 +8,6 @@ import sys
 import time
 from pathlib import Path
 
-
 KEYS = ("AP", "AP50", "AP75", "AR1", "AR10")
 
 
@@ -17,20 +16,12 @@ def vistool(*args: str) -> None:
     subprocess.run([sys.executable, "-m", "vistool", *args], check=True)
 
 
-def model_with_settings(checkpoint: Path, settings: list[str]):
-    """(model, checkpoint dict): the checkpoint's model with inference ``settings`` (``KEY=VALUE``) applied
-    (:func:`vistool.weights.load_checkpoint_model`)."""
-    from vistool.weights import load_checkpoint_model
-
-    return load_checkpoint_model(checkpoint, settings=settings)
-
-
 def save_with_settings(checkpoint: Path, target: Path, settings: list[str], half: bool = False) -> str:
     """Write ``checkpoint``'s model with inference ``settings`` applied to ``target`` (fp16 with ``half``);
     return its sha256."""
-    from vistool.weights import save_checkpoint
+    from vistool.weights import load_checkpoint_model, save_checkpoint
 
-    model, data = model_with_settings(checkpoint, settings)
+    model, data = load_checkpoint_model(checkpoint, settings=settings)
     return save_checkpoint(target, model, training=data.get("training", {}), half=half)
 
 
