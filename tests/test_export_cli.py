@@ -86,3 +86,17 @@ def test_track_then_export_with_images(tmp_path, run_cli, stub_model):
         names = set(archive.namelist())
     assert {f"movie/images/{i:05d}.jpg" for i in range(2)} <= names
     assert {f"clip/instances/{i:05d}.png" for i in range(3)} <= names
+
+
+def test_export_json_classes_keeps_the_tracks_of_the_named_categories(tmp_path, run_cli):
+    out = write_results(tmp_path / "out", alpha(), beta())  # alpha: a cat and a person; beta: a dog
+    run = run_cli("export-json", out, "-o", tmp_path / "pre.json", "--format", "prelabel", "--classes", "cat,dog")
+    assert run.code == 0, run.stderr
+    assert "2 videos, 2 tracks" in run.stdout
+    data = read_json(tmp_path / "pre.json")
+    names = {c["id"]: c["name"] for c in data["categories"]}
+    assert sorted(names.values()) == ["cat", "dog", "person"]  # the category list stays whole
+    assert sorted(names[a["category_id"]] for a in data["annotations"]) == ["cat", "dog"]
+    error = one_line_error(run_cli("export-json", out, "-o", tmp_path / "r.json", "--classes", "cat,dgo"))
+    assert "--classes dgo: not a category of the results; categories: cat, dog, person" in error
+    assert not (tmp_path / "r.json").exists()

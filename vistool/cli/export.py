@@ -27,11 +27,14 @@ from vistool.io.export import FORMATS, ExportOptions, export
               help="submission: list each track under up to K categories (its label, then its next-best "
                    "categories by video-level score, when the method gives them); AP is per category, so "
                    "runner-up classes can recover tracks whose first class is wrong.")
+@click.option("--classes", default=None, metavar="NAME[,NAME...]",
+              help="Keep only the tracks of these categories (comma-separated names, as in the results); "
+                   "the category list of the output stays whole.")
 @click.option("--with-images", is_flag=True,
               help="prelabel/coco: also write the frames as JPEG beside FILE (JPEGImages/ or images/); "
                    "cvat-mots: put them in the zip. Decodes the source videos again.")
 def export_json(out_dir: Path, output: Path, fmt: str, dataset: Path | None, zip_output: bool,
-                score_threshold: float, with_images: bool, classes_per_track: int) -> None:
+                score_threshold: float, with_images: bool, classes_per_track: int, classes: str | None) -> None:
     """Assemble the per-video result files in OUT_DIR into one file.
 
     \b
@@ -39,8 +42,20 @@ def export_json(out_dir: Path, output: Path, fmt: str, dataset: Path | None, zip
       vistool export-json out/ -o submission.zip --zip --dataset valid/instances.json
       vistool export-json out/ -o prelabels/instances.json --format prelabel --with-images
       vistool export-json out/ -o cvat_mots.zip --format cvat-mots --score-threshold 0.3
+      vistool export-json out/ -o cars.json --format prelabel --classes car,truck
     """
     options = ExportOptions(format=fmt, dataset=dataset, zip=zip_output, score_threshold=score_threshold,
-                            with_images=with_images, classes_per_track=classes_per_track)
+                            with_images=with_images, classes_per_track=classes_per_track,
+                            classes=_class_names(classes))
     summary = export(out_dir, output, options)
     click.echo(f"wrote {summary.output} ({summary.format}): {summary.videos} videos, {summary.tracks} tracks")
+
+
+def _class_names(value: str | None) -> tuple[str, ...]:
+    """``--classes a,b`` -> ``("a", "b")``; None -> ``()`` (all classes)."""
+    if value is None:
+        return ()
+    names = tuple(name.strip() for name in value.split(",") if name.strip())
+    if not names:
+        raise click.BadParameter("give at least one category name", param_hint="--classes")
+    return names

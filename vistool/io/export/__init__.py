@@ -58,6 +58,8 @@ class ExportOptions:
             its label first, then its next-best categories by video-level score (tracks
             without per-category scores are listed once; entries below ``score_threshold``
             are left out).
+        classes: category names whose tracks are kept (by each track's label); empty keeps all.
+            The output's category list stays whole, so ids do not depend on the choice.
     """
 
     format: str = "submission"
@@ -66,6 +68,7 @@ class ExportOptions:
     score_threshold: float = 0.0
     with_images: bool = False
     classes_per_track: int = 1
+    classes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -197,8 +200,9 @@ def read_ground_truth(path: str | Path) -> GroundTruth:
 # ----------------------------------------------------------------- planning
 
 
-def _filtered(path: Path, result: VideoResult, score_threshold: float) -> VideoResult:
-    """The result without tracks below ``score_threshold``; checks labels and track ids."""
+def _filtered(path: Path, result: VideoResult, score_threshold: float, classes: tuple[str, ...] = ()) -> VideoResult:
+    """The result without tracks below ``score_threshold`` or (when ``classes`` is given) of other
+    categories; checks labels and track ids."""
     seen: set[int] = set()
     for i, track in enumerate(result.tracks):
         if not 0 <= track.label < len(result.categories):
@@ -207,8 +211,18 @@ def _filtered(path: Path, result: VideoResult, score_threshold: float) -> VideoR
         if track.track_id in seen:
             raise FormatError(str(path), f"$.tracks[{i}].track_id", f"track id {track.track_id} appears twice")
         seen.add(track.track_id)
-    kept = [t for t in result.tracks if t.score >= score_threshold]
+    kept = [t for t in result.tracks if t.score >= score_threshold
+            and (not classes or result.categories[t.label] in classes)]
     return dataclasses.replace(result, tracks=kept)
+
+
+def _check_classes(results: list[tuple[Path, VideoResult]], classes: tuple[str, ...]) -> None:
+    """Every name of ``--classes`` must be a category of the results (a typo would silently drop all)."""
+    known = {name for _, result in results for name in result.categories}
+    unknown = [name for name in classes if name not in known]
+    if unknown:
+        raise InputError(f"--classes {','.join(unknown)}: not a category of the results; "
+                         f"categories: {', '.join(sorted(known))}")
 
 
 def _match_dataset(path: Path, result: VideoResult, gt: GroundTruth) -> YtvisVideo:
@@ -285,14 +299,18 @@ def frame_names(result: VideoResult, dataset_names: list[str] | None, path: Path
 
 
 def make_plan(results: list[tuple[Path, VideoResult]], gt: GroundTruth | None = None,
-              score_threshold: float = 0.0, warn_sequential: bool = False) -> ExportPlan:
-    """Decide video ids, category ids and frame names for ``results`` (sorted by name).
+              score_threshold: float = 0.0, warn_sequential: bool = False,
+              classes: tuple[str, ...] = ()) -> ExportPlan:
+    """Decide video ids, category ids and frame names for ``results`` (sorted by name), keeping the
+    tracks that reach ``score_threshold`` and, when ``classes`` is given, whose category it names.
 
     Raises:
-        InputError: a video or a used category is not in ``gt``, frame counts differ,
-            or (without ``gt``) the files disagree on categories or only some have dataset ids.
+        InputError: a video or a used category is not in ``gt``, frame counts differ, a name of
+            ``classes`` is no category of the results, or (without ``gt``) the files disagree on
+            categories or only some have dataset ids.
     """
-    filtered = [(p, _filtered(p, r, score_threshold)) for p, r in results]
+    _check_classes(results, classes)
+    filtered = [(p, _filtered(p, r, score_threshold, classes)) for p, r in results]
     ids = _video_ids(filtered, gt, warn_sequential)
     categories, per_video = _categories(filtered, gt)
     videos = []
@@ -426,7 +444,8 @@ def export(out_dir: str | Path, output: str | Path, options: ExportOptions = Exp
     _check_options(output, options)
     results = load_results(out_dir)
     gt = read_ground_truth(options.dataset) if options.dataset is not None else None
-    plan = make_plan(results, gt, options.score_threshold, warn_sequential=options.format == "submission")
+    plan = make_plan(results, gt, options.score_threshold, warn_sequential=options.format == "submission",
+                     classes=options.classes)
     writer = importlib.import_module(FORMATS[options.format])
     writer.write(plan, output, options)
     tracks = sum(len(v.result.tracks) for v in plan.videos)
