@@ -43,7 +43,7 @@ def _common_options(func):
         click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
                      help="Change a setting of the model's config for this run (repeatable), e.g. "
                           "--set tracker.match_threshold=0.3 (rgnnvis) or --set frame_threshold=0.5 "
-                          "(efficientvis); the keys are those of the method's config file. Recorded "
+                          "(efficientvis); 'vistool models --config METHOD' lists the keys. Recorded "
                           "in the results' .meta.json."),
     ]
     for option in reversed(options):
