@@ -20,10 +20,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from vistool.io.video import open_video  # noqa: E402
-from vistool.methods.rgnnvis.appearance import gaussian_log_likelihood  # noqa: E402
 from vistool.methods.rgnnvis.model import Perception  # noqa: E402
 from vistool.methods.rgnnvis.track_manager import TrackState  # noqa: E402
-from vistool.methods.rgnnvis.tracker import FrameOutput, batched_iou  # noqa: E402
+from vistool.methods.rgnnvis.tracker import FrameOutput, RecurrentTracker  # noqa: E402
 from vistool.weights import load_model  # noqa: E402
 
 
@@ -37,8 +36,8 @@ def print_frame(index: int, state: TrackState, out: FrameOutput, perc: Perceptio
     the edges to every detection."""
     dets = perc.dets
     n = int(dets.valid[0].sum())
-    iou = batched_iou(state.box, dets.boxes)[0]
-    loglik = gaussian_log_likelihood(perc.x, state.mean, state.var)[0]
+    edges, _ = RecurrentTracker.initial_edges(state, dets, perc.x)  # (1, 1+M, N, 2): the tracker's own inputs
+    iou, loglik = edges[0, 1:, :, 0], edges[0, 1:, :, 1]
     match = torch.sigmoid(out.match_logits[0])
     print(f"frame {index}: {n} detections (x1, y1, x2, y2, confidence)")
     for d in range(n):

@@ -190,19 +190,29 @@ class RecurrentTracker(nn.Module):
         state = TrackState.create(batch, self.cfg.max_tracks, self.empty_init, self.appearance_dim)
         return replace(state, empty_mean=scene[:, None], empty_var=self.empty_app_update.initial_var(scene[:, None]))
 
-    def _graph(self, state: TrackState, dets: Detections, x: Tensor, input_size: tuple[int, int]):
-        """Initial graph and GNN outputs: edges (B, 1+M, N, D), tracks (B, 1+M, D), dets (B, N, D), mask."""
-        b, n = dets.valid.shape
+    @staticmethod
+    def initial_edges(state: TrackState, dets: Detections, x: Tensor) -> tuple[Tensor, Tensor]:
+        """The graph's initial edges and which of them exist.
+
+        Returns:
+            edges (B, 1+M, N, 2): ``[box IoU with the track's last box, appearance log-likelihood]`` (row 0,
+            the empty track: ``[0, log-likelihood under the scene model]``), zero where masked;
+            mask (B, 1+M, N) bool: the empty track or an alive track x a valid detection.
+        """
         iou = batched_iou(state.box, dets.boxes)
         ll = gaussian_log_likelihood(x, state.mean, state.var)
         ll0 = gaussian_log_likelihood(x, state.empty_mean, state.empty_var)
         edges = torch.cat([torch.stack([torch.zeros_like(ll0), ll0], -1), torch.stack([iou, ll], -1)], dim=1)
-        tracks = torch.cat([state.empty_embed, state.embed], dim=1)
         alive = torch.cat([torch.ones_like(state.alive[:, :1]), state.alive], dim=1)
         mask = alive[:, :, None] & dets.valid[:, None, :]
         # a padding detection's zero box against an empty slot's zero box has IoU 0 / 0 = NaN: masked pairs
         # enter as zeros, since the GNN zeroes them only after its first layer (and 0 * NaN is NaN)
-        edges = edges.masked_fill(~mask[..., None], 0.0)
+        return edges.masked_fill(~mask[..., None], 0.0), mask
+
+    def _graph(self, state: TrackState, dets: Detections, x: Tensor, input_size: tuple[int, int]):
+        """Initial graph and GNN outputs: edges (B, 1+M, N, D), tracks (B, 1+M, D), dets (B, N, D), mask."""
+        edges, mask = self.initial_edges(state, dets, x)
+        tracks = torch.cat([state.empty_embed, state.embed], dim=1)
         return self.gnn(edges, tracks, detection_embedding(dets, input_size), mask), mask
 
     def step(self, state: TrackState, dets: Detections, x: Tensor, scene: Tensor, input_size: tuple[int, int],
