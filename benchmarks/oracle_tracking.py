@@ -20,7 +20,12 @@ Last, the AP the same tracks would score with better masks: every track mask who
 ground-truth mask of its frame lies in [0.5, X) is replaced by that ground-truth mask (X = 0.75, 0.85 and
 1, the last being perfect masks wherever a track covers an object), the identities and scores unchanged;
 and the AP with every track's score replaced by its best video IoU with a ground-truth object of its
-category (a perfect ranking of the same tracks), alone and with the exact masks.
+category (a perfect ranking of the same tracks), alone and with the exact masks; and the AP with the
+fragments of each object merged: every track is given to the ground-truth object it covers (IoU >= 0.5) in
+most frames, and the tracks of one object and category become one track (the highest-scoring one's masks and
+score, its empty frames filled from the others), which is what a perfect stitcher of broken tracks would give. Last, without any ground truth: every gap of at
+most G frames inside a track filled with the mask of its nearer end (G = 1, 3, 8), what an interpolating
+post-process of the tracks would give.
 
     vistool segment data/synth_tune2/valid -m rgnnvis -o runs/seg
     vistool track data/synth_tune2/valid -m rgnnvis -o runs/trk
@@ -259,6 +264,55 @@ def with_truer_scores(gt: YtvisDataset, results: list[ResultTrack]) -> list[Resu
     return out
 
 
+def _owner(track: ResultTrack, annotations: list) -> int | None:
+    """Index of the ground-truth object ``track`` covers (mask IoU >= 0.5) in most frames, None if none."""
+    votes: Counter = Counter()
+    for f, mask in enumerate(track.segmentations):
+        objects = [(k, a.segmentations[f]) for k, a in enumerate(annotations) if a.segmentations[f] is not None]
+        if mask is None or not objects:
+            continue
+        ious = rle.ious([mask], [m for _, m in objects])[0]
+        if ious.max() >= 0.5:
+            votes[objects[int(ious.argmax())][0]] += 1
+    return votes.most_common(1)[0][0] if votes else None
+
+
+def with_fragments_merged(gt: YtvisDataset, results: list[ResultTrack]) -> list[ResultTrack]:
+    """``results`` with the tracks of one ground-truth object and category merged into one (module docstring)."""
+    annotations, tracks_of = by_video(gt, results)
+    out = []
+    for video_id, tracks in tracks_of.items():
+        groups: dict[tuple[int, int], list[ResultTrack]] = defaultdict(list)
+        for track in tracks:
+            owner = _owner(track, annotations[video_id])
+            if owner is None:
+                out.append(track)
+            else:
+                groups[(owner, track.category_id)].append(track)
+        for group in groups.values():
+            first, *others = sorted(group, key=lambda t: -t.score)
+            masks = list(first.segmentations)
+            for track in others:
+                masks = [m if m is not None else o for m, o in zip(masks, track.segmentations)]
+            out.append(replace(first, segmentations=masks))
+    return out
+
+
+def with_gaps_filled(results: list[ResultTrack], max_gap: int) -> list[ResultTrack]:
+    """``results`` with every run of at most ``max_gap`` empty frames between two masks of a track filled with
+    the mask of the nearer of the two frames."""
+    out = []
+    for track in results:
+        masks = list(track.segmentations)
+        present = [f for f, m in enumerate(masks) if m is not None]
+        for a, b in zip(present, present[1:]):
+            if b - a - 1 <= max_gap:
+                for f in range(a + 1, b):
+                    masks[f] = masks[a] if f - a <= b - f else masks[b]
+        out.append(replace(track, segmentations=masks))
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("gt", type=Path, help="ground-truth dataset JSON")
@@ -294,7 +348,9 @@ def main() -> None:
                     ("masks of IoU 0.5-0.75 made exact", with_truer_masks(gt, results, 0.75)),
                     ("masks of IoU 0.5-0.85 made exact", with_truer_masks(gt, results, 0.85)),
                     ("masks of IoU >= 0.5 made exact", exact), ("scores made exact", with_truer_scores(gt, results)),
-                    ("both", with_truer_scores(gt, exact))]
+                    ("both", with_truer_scores(gt, exact)),
+                    ("fragments of one object merged", with_fragments_merged(gt, results))]
+        variants += [(f"gaps of <= {g} frames filled", with_gaps_filled(results, g)) for g in (1, 3, 8)]
         for name, tracks in variants:
             stats = evaluate(gt, tracks).stats
             print(f"| {name} | " + " | ".join(f"{stats[k]:.3f}" for k in KEYS) + " |")
