@@ -160,6 +160,29 @@ def test_oracle_tracking_scores_tracks_by_their_video_iou():
     assert oracle.evaluate(gt, tracks).stats["AP"] < oracle.evaluate(gt, rescored).stats["AP"] == pytest.approx(1.0)
 
 
+def test_oracle_tracking_merges_the_fragments_of_one_object():
+    oracle = _script("oracle_tracking")
+    obj, other = mask(8, 8, (0, 4, 0, 4)), mask(8, 8, (4, 8, 4, 8))
+    gt = dataset(8, 8, 3, [(1, 1, 1, [obj, obj, obj]), (2, 1, 1, [other, other, other])])
+    tracks = [ResultTrack(1, 1, 0.6, [obj, None, None]), ResultTrack(1, 1, 0.9, [None, obj, obj]),
+              ResultTrack(1, 2, 0.5, [obj, None, None]),  # another category: not merged
+              ResultTrack(1, 1, 0.4, [other, other, None])]  # another object: not merged
+    merged = oracle.with_fragments_merged(gt, tracks)
+    assert len(merged) == 3
+    whole = next(t for t in merged if t.score == 0.9)
+    assert whole.segmentations == [obj, obj, obj] and whole.category_id == 1
+    assert oracle.evaluate(gt, merged).stats["AP"] > oracle.evaluate(gt, tracks).stats["AP"]
+
+
+def test_oracle_tracking_fills_short_gaps_from_the_nearer_end():
+    oracle = _script("oracle_tracking")
+    a, b = mask(8, 8, (0, 2, 0, 2)), mask(8, 8, (6, 8, 6, 8))
+    track = ResultTrack(1, 1, 0.9, [None, a, None, None, None, b, None, None, None, None, a])
+    filled = oracle.with_gaps_filled([track], 3)[0]
+    assert filled.segmentations == [None, a, a, a, b, b, None, None, None, None, a]  # a tie takes the earlier end; the 4-frame gap stays
+    assert filled.score == 0.9 and track.segmentations[2] is None  # the input is not changed
+
+
 def test_track_probe_prints_every_tracks_edges_to_every_detection(monkeypatch, capsys):
     probe = _script("track_probe")
     demo = Path(__file__).resolve().parents[1] / "examples/demo/valid/videos/demo_0.mp4"
