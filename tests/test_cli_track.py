@@ -137,3 +137,16 @@ def test_set_with_an_unknown_key_or_a_new_network_shape_fails_in_one_line(tmp_pa
         assert run.code != 0 and message in run.stderr
         assert len(run.stderr.strip().splitlines()) == 1, run.stderr
         assert not (tmp_path / "o.json").exists()
+
+
+def test_track_without_method_or_weights_runs_rgnnvis(tmp_path, run_cli, monkeypatch):
+    from tests.stub_model import StubModel
+    import vistool.engine.batch as batch
+
+    asked = []
+    monkeypatch.setattr(batch, "build_model", lambda method, weights, device, settings=(): asked.append(method)
+                        or StubModel())
+    write_squares_video(tmp_path / "v.mp4", num_frames=3)
+    assert run_cli("track", tmp_path / "v.mp4", "-o", tmp_path / "a.json").code == 0
+    assert run_cli("track", tmp_path / "v.mp4", "-m", "efficientvis", "-o", tmp_path / "b.json").code == 0
+    assert asked == ["rgnnvis", "efficientvis"]

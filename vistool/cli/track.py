@@ -24,7 +24,7 @@ def _common_options(func):
         click.argument("inputs", nargs=-1, required=True),
         click.option("--method", "-m", default=None,
                      help="Method to run (see 'vistool models'); default: the method of --weights, "
-                          "else efficientvis."),
+                          "else rgnnvis, whose bundled weights measure the highest AP."),
         click.option("--weights", "-w", type=click.Path(dir_okay=False), default=None,
                      help="Checkpoint to load instead of the method's bundled weights."),
         click.option("--output", "-o", type=click.Path(), required=True,
@@ -76,7 +76,7 @@ def segment(**kwargs) -> None:
     _run(track=False, **kwargs)
 
 
-DEFAULT_METHOD = "efficientvis"
+DEFAULT_METHOD = "rgnnvis"  # the bundled weights with the highest measured AP (weights/README.md)
 
 
 def _run(track: bool, inputs: tuple[str, ...], method: str | None, weights: str | None, output: str,
