@@ -23,9 +23,9 @@ and the AP with every track's score replaced by its best video IoU with a ground
 category (a perfect ranking of the same tracks), alone and with the exact masks; and the AP with the
 fragments of each object merged: every track is given to the ground-truth object it covers (IoU >= 0.5) in
 most frames, and the tracks of one object and category become one track (the highest-scoring one's masks and
-score, its empty frames filled from the others), which is what a perfect stitcher of broken tracks would give. Last, without any ground truth: every gap of at
-most G frames inside a track filled with the mask of its nearer end (G = 1, 3, 8), what an interpolating
-post-process of the tracks would give.
+score, its empty frames filled from the others), which is what a perfect stitcher of broken tracks would give;
+and, using no ground truth, the AP with every gap of at most G frames inside a track filled with the mask of
+its nearer end (G = 1, 3, 8), what an interpolating post-process of the tracks would give.
 
     vistool segment data/synth_tune2/valid -m rgnnvis -o runs/seg
     vistool track data/synth_tune2/valid -m rgnnvis -o runs/trk
