@@ -37,10 +37,17 @@ def run_cli(capsys):
 
 @pytest.fixture
 def stub_model(monkeypatch):
-    """Make ``vistool track``/``segment`` run the stub model instead of a real method."""
+    """Make ``vistool track``/``segment`` run the stub model instead of a real method; the methods asked
+    for are appended to ``model.requested_methods``."""
     from tests.stub_model import StubModel
     import vistool.engine.batch as batch
 
     model = StubModel()
-    monkeypatch.setattr(batch, "build_model", lambda method, weights, device, settings=(): model)
+    model.requested_methods = []
+
+    def build(method, weights, device, settings=()):
+        model.requested_methods.append(method)
+        return model
+
+    monkeypatch.setattr(batch, "build_model", build)
     return model

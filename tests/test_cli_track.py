@@ -139,14 +139,8 @@ def test_set_with_an_unknown_key_or_a_new_network_shape_fails_in_one_line(tmp_pa
         assert not (tmp_path / "o.json").exists()
 
 
-def test_track_without_method_or_weights_runs_rgnnvis(tmp_path, run_cli, monkeypatch):
-    from tests.stub_model import StubModel
-    import vistool.engine.batch as batch
-
-    asked = []
-    monkeypatch.setattr(batch, "build_model", lambda method, weights, device, settings=(): asked.append(method)
-                        or StubModel())
+def test_track_without_method_or_weights_runs_rgnnvis(tmp_path, run_cli, stub_model):
     write_squares_video(tmp_path / "v.mp4", num_frames=3)
     assert run_cli("track", tmp_path / "v.mp4", "-o", tmp_path / "a.json").code == 0
     assert run_cli("track", tmp_path / "v.mp4", "-m", "efficientvis", "-o", tmp_path / "b.json").code == 0
-    assert asked == ["rgnnvis", "efficientvis"]
+    assert stub_model.requested_methods == ["rgnnvis", "efficientvis"]
