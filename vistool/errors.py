@@ -77,3 +77,7 @@ class CheckpointError(InputError):
 
 class MethodError(InputError):
     """An unknown method or an unavailable method feature was requested."""
+
+
+class UnsafePathError(InputError):
+    """A file name from a JSON file would read or write outside the folder it belongs to."""

@@ -64,13 +64,15 @@ def _pick_video_id(results_path: str, tracks: list, video_id: int | None) -> int
 
 def _dataset_frames(dataset: Any, categories_path: str, video_id: int | None) -> tuple[list[str] | None, str | None]:
     """Frame files of a dataset video under JPEGImages/ beside the dataset JSON, if present."""
+    from vistool.io.safe_path import safe_join
+
     if dataset is None or video_id is None:
         return None, None
     video = dataset.videos_by_id().get(video_id)
     if video is None or not video.file_names:
         return None, None
     root = Path(categories_path).parent / "JPEGImages"
-    files = [str(root / name) for name in video.file_names]
+    files = [str(safe_join(root, name)) for name in video.file_names]
     if not Path(files[0]).is_file():
         return None, None
     return files, Path(video.file_names[0]).parent.name or f"video{video_id}"

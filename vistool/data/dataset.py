@@ -38,6 +38,7 @@ from torch.utils.data import Dataset
 from vistool.data.transforms import ClipTransform, boxes_from_masks
 from vistool.errors import FormatError, InputError
 from vistool.io import rle
+from vistool.io.safe_path import safe_join
 from vistool.io.ytvis import load_dataset
 from vistool.structures import ClipSample
 
@@ -170,11 +171,12 @@ def load_clip(video: VideoRecord, frame_indices: Sequence[int], image_root: Path
         image_root: the ``JPEGImages`` folder.
         json_path: the dataset JSON, named in error messages.
     """
-    frames = {f: read_frame(image_root / video.file_names[f]) for f in set(frame_indices)}
+    paths = {f: safe_join(image_root, video.file_names[f]) for f in set(frame_indices)}
+    frames = {f: read_frame(path) for f, path in paths.items()}
     h, w = frames[frame_indices[0]].shape[:2]
     for f, img in frames.items():
         if img.shape[:2] != (h, w):
-            raise InputError(f"{image_root / video.file_names[f]}: frame size {img.shape[:2]} differs from {(h, w)}")
+            raise InputError(f"{paths[f]}: frame size {img.shape[:2]} differs from {(h, w)}")
     images = torch.from_numpy(np.stack([frames[f] for f in frame_indices])).permute(0, 3, 1, 2)
     masks, ids, labels = [], [], []
     for track in video.tracks:

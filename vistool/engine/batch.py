@@ -18,6 +18,7 @@ from vistool.engine.sources import expand_sources, open_source, source_name
 from vistool.errors import InputError, VistoolError
 from vistool.io import video_result
 from vistool.io.atomic import write_json
+from vistool.io.safe_path import safe_join
 from vistool.structures import VideoResult
 
 log = logging.getLogger(__name__)
@@ -113,11 +114,11 @@ def run_batch(job: BatchJob, reporter: Reporter | None = None, model=None) -> Ba
                                                           job.settings)
     for item in items:
         name = source_name(item)
-        target = job.output if job.single_file else job.output / f"{name}.json"
-        if target.exists() and not job.overwrite and not job.single_file:
-            summary.skipped.append(name)
-            continue
         try:
+            target = job.output if job.single_file else safe_join(job.output, f"{name}.json")
+            if target.exists() and not job.overwrite and not job.single_file:
+                summary.skipped.append(name)
+                continue
             source = open_source(item)
             _run_one(job, model, source, target, reporter)
             summary.done.append(name)
@@ -133,7 +134,7 @@ def run_batch(job: BatchJob, reporter: Reporter | None = None, model=None) -> Ba
 def _overlay_path(job: BatchJob, name: str) -> Path | None:
     if job.overlay is None:
         return None
-    return job.overlay if job.single_file else job.overlay / f"{name}.mp4"
+    return job.overlay if job.single_file else safe_join(job.overlay, f"{name}.mp4")
 
 
 def _run_one(job: BatchJob, model, source: FrameSource, target: Path, reporter: Reporter) -> None:

@@ -14,6 +14,7 @@ import numpy as np
 
 from vistool.engine.infer import FrameSource, InferOptions
 from vistool.errors import InputError, VideoReadError
+from vistool.io.safe_path import safe_join
 from vistool.structures import VideoInfo
 
 DATASET_JSON_NAMES = ("instances.json", "valid.json", "test.json", "train.json", "annotations.json")
@@ -54,8 +55,14 @@ def _read_rgb(path: Path, index: int) -> np.ndarray:
 
 
 def _dataset_video_source(images_root: Path, video: dict) -> FrameSource:
+    """One dataset video whose frames are ``images_root/<file name>``.
+
+    Every frame path goes through :func:`vistool.io.safe_path.safe_join`: the first
+    at once (a video folder linking outside ``images_root`` stops the run before any
+    work), the others as they are read.
+    """
     file_names = list(video["file_names"])
-    first = images_root / file_names[0]
+    first = safe_join(images_root, file_names[0])
     name = Path(file_names[0]).parent.name or first.stem
     info = VideoInfo(name=name, source=str(first.parent), width=int(video["width"]),
                      height=int(video["height"]), fps=None, num_frames=len(file_names))
@@ -65,10 +72,10 @@ def _dataset_video_source(images_root: Path, video: dict) -> FrameSource:
         if options.max_frames is not None:
             indices = indices[: options.max_frames]
         for index in indices:
-            image = _read_rgb(images_root / file_names[index], index)
+            path = safe_join(images_root, file_names[index])
+            image = _read_rgb(path, index)
             if image.shape[:2] != (info.height, info.width):
-                raise VideoReadError(str(images_root / file_names[index]),
-                                     f"image is {image.shape[1]}x{image.shape[0]}, the dataset says "
+                raise VideoReadError(str(path), f"image is {image.shape[1]}x{image.shape[0]}, the dataset says "
                                      f"{info.width}x{info.height}", last_good_frame=index - 1 if index else None)
             yield index, image
 

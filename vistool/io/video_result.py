@@ -23,6 +23,7 @@ from typing import Any
 
 from vistool.errors import FormatError
 from vistool.io.atomic import write_json
+from vistool.io.ytvis_schema import Checker, quoted_name
 from vistool.structures import TrackResult, VideoInfo, VideoResult
 
 FORMAT = "vistool-video-result"
@@ -76,11 +77,34 @@ def _require(obj: dict, key: str, path: str, where: str) -> Any:
     return obj[key]
 
 
+def _video_name(video: dict, path: str) -> str:
+    """``$.video.name``: one plain folder name (it names the video's folder in exports)."""
+    name = Checker(path).file_name(_require(video, "name", path, "$.video"), "$.video.name")
+    if "/" in name:
+        raise FormatError(path, "$.video.name", f"unsafe video name {quoted_name(name)}: a video name is one folder name, "
+                                                "without '/'")
+    return name
+
+
+def _file_names(video: dict, path: str) -> list[str] | None:
+    """``$.video.file_names``: null or one safe relative file name per frame."""
+    names = video.get("file_names")
+    if names is None:
+        return None
+    check = Checker(path)
+    return [check.file_name(n, f"$.video.file_names[{k}]")
+            for k, n in enumerate(check.array(names, "$.video.file_names"))]
+
+
 def read(path: str | Path) -> VideoResult:
     """Read a per-video result file written by :func:`write`.
 
+    The video name and the file names follow the file-name rule of
+    :func:`vistool.io.ytvis_schema.file_name_problem`: they decide where exports write.
+
     Raises:
-        FormatError: when the file is not valid JSON or not a vistool per-video result.
+        FormatError: when the file is not valid JSON or not a vistool per-video result, or
+            when its video name or a file name is not a safe relative name.
     """
     path = str(path)
     try:
@@ -95,7 +119,7 @@ def read(path: str | Path) -> VideoResult:
     video = _require(data, "video", path, "$")
     num_frames = int(_require(video, "num_frames", path, "$.video"))
     info = VideoInfo(
-        name=str(_require(video, "name", path, "$.video")),
+        name=_video_name(video, path),
         source=str(video.get("source", "")),
         width=int(_require(video, "width", path, "$.video")),
         height=int(_require(video, "height", path, "$.video")),
@@ -114,5 +138,5 @@ def read(path: str | Path) -> VideoResult:
                                   score=float(_require(t, "score", path, where)), segmentations=segs,
                                   class_scores=_class_scores(t, len(categories), path, where)))
     return VideoResult(info=info, tracks=tracks, num_frames=num_frames, categories=categories,
-                       dataset_id=video.get("dataset_id"), file_names=video.get("file_names"),
+                       dataset_id=video.get("dataset_id"), file_names=_file_names(video, path),
                        meta=data.get("meta", {}))

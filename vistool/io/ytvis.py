@@ -241,7 +241,7 @@ def _parse_videos(check: Checker, raw_videos: list) -> list[YtvisVideo]:
         width = check.integer(check.key(raw, "width", where), f"{where}.width", minimum=1)
         height = check.integer(check.key(raw, "height", where), f"{where}.height", minimum=1)
         names = raw.get("file_names")
-        names = [] if names is None else [check.text(n, f"{where}.file_names[{k}]")
+        names = [] if names is None else [check.file_name(n, f"{where}.file_names[{k}]")
                                           for k, n in enumerate(check.array(names, f"{where}.file_names"))]
         if "length" in raw:
             length = check.integer(raw["length"], f"{where}.length", minimum=0)

@@ -30,6 +30,7 @@ import numpy as np
 
 from vistool.errors import FormatError, InputError, VideoReadError
 from vistool.io import rle, video_result
+from vistool.io.safe_path import safe_join
 from vistool.io.ytvis import YtvisDataset, YtvisVideo, load_dataset
 from vistool.structures import TrackResult, VideoResult
 
@@ -397,14 +398,31 @@ def encode_jpeg(frame: np.ndarray, quality: int = 95) -> bytes:
     return data.tobytes()
 
 
+def frame_targets(plan: ExportPlan, root: Path) -> list[list[Path]]:
+    """Per video, the files its frames go to: ``root/<file name>``, each checked by
+    :func:`vistool.io.safe_path.safe_join`.
+
+    Raises:
+        UnsafePathError: a name is not a safe relative name or resolves outside ``root``.
+    """
+    return [[safe_join(root, name) for name in video.file_names] for video in plan.videos]
+
+
 def write_frames(plan: ExportPlan, root: Path) -> int:
-    """Write every video's frames as ``root/<file name>`` JPEGs (each atomically); return the count."""
+    """Write every video's frames as ``root/<file name>`` JPEGs (each atomically); return the count.
+
+    Every target is checked before the first file is written: a refused name leaves nothing behind.
+
+    Raises:
+        UnsafePathError: see :func:`frame_targets`.
+    """
     from vistool.io.atomic import atomic_open
 
+    targets = frame_targets(plan, root)
     written = 0
-    for video in plan.videos:
-        for name, frame in zip(video.file_names, iter_frames(video)):
-            with atomic_open(root / name, "wb") as handle:
+    for video, files in zip(plan.videos, targets):
+        for target, frame in zip(files, iter_frames(video)):
+            with atomic_open(target, "wb") as handle:
                 handle.write(encode_jpeg(frame))
             written += 1
     log.info("wrote %d frames under %s", written, root)
@@ -454,4 +472,5 @@ def export(out_dir: str | Path, output: str | Path, options: ExportOptions = Exp
 
 
 __all__ = ["FORMATS", "ExportOptions", "ExportPlan", "ExportSummary", "ExportVideo", "GroundTruth", "export",
-           "frame_names", "frame_rle", "iter_frames", "load_results", "make_plan", "read_ground_truth", "write_frames"]
+           "frame_names", "frame_rle", "frame_targets", "iter_frames", "load_results", "make_plan",
+           "read_ground_truth", "write_frames"]

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import logging
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
@@ -34,6 +35,7 @@ from vistool.errors import InputError
 from vistool.io import rle
 from vistool.io.atomic import atomic_path
 from vistool.io.export import ExportOptions, ExportPlan, ExportVideo, encode_jpeg, frame_rle, iter_frames
+from vistool.io.safe_path import zip_member
 from vistool.structures import TrackResult
 
 log = logging.getLogger(__name__)
@@ -100,30 +102,55 @@ def encode_png(canvas: np.ndarray) -> bytes:
     return data.tobytes()
 
 
-def _write_video(archive: zipfile.ZipFile, video: ExportVideo, labels: list[str], classes: dict[int, int],
-                 with_images: bool) -> None:
+@dataclass(frozen=True)
+class VideoMembers:
+    """The zip entries of one video, checked by :func:`vistool.io.safe_path.zip_member`."""
+
+    labels: str
+    masks: list[str]
+    images: list[str]
+
+
+def video_members(video: ExportVideo) -> VideoMembers:
+    """``<video>/instances/labels.txt``, then per frame its PNG and JPEG entry.
+
+    Raises:
+        UnsafePathError: the video name or a frame stem would make an unsafe entry.
+        InputError: two frames share a stem.
+    """
     subset = video.name
-    archive.writestr(f"{subset}/instances/{LABELS_FILE}", "\n".join(labels) + "\n")
+    stems = frame_stems(video)
+    return VideoMembers(labels=zip_member(subset, "instances", LABELS_FILE),
+                        masks=[zip_member(subset, "instances", f"{stem}.png") for stem in stems],
+                        images=[zip_member(subset, "images", f"{stem}.jpg") for stem in stems])
+
+
+def _write_video(archive: zipfile.ZipFile, video: ExportVideo, members: VideoMembers, labels: list[str],
+                 classes: dict[int, int], with_images: bool) -> None:
+    archive.writestr(members.labels, "\n".join(labels) + "\n")
     ids = instance_ids(video)
     tracks = video.result.tracks
     values = {t.track_id: classes[video.category_ids[t.label]] * MAX_INSTANCES + ids[t.track_id] for t in tracks}
     order = sorted(tracks, key=lambda t: (t.score, -t.track_id))  # higher score painted last wins
     frames = iter_frames(video) if with_images else None
     try:
-        for index, stem in enumerate(frame_stems(video)):
-            png = encode_png(render_frame(video, index, order, values))
-            archive.writestr(f"{subset}/instances/{stem}.png", png)
+        for index, (mask_member, image_member) in enumerate(zip(members.masks, members.images)):
+            archive.writestr(mask_member, encode_png(render_frame(video, index, order, values)))
             if frames is not None:
-                archive.writestr(f"{subset}/images/{stem}.jpg", encode_jpeg(next(frames)))
+                archive.writestr(image_member, encode_jpeg(next(frames)))
     finally:
         if frames is not None:
             frames.close()
 
 
 def write(plan: ExportPlan, output: Path, options: ExportOptions) -> None:
-    """Write the MOTS PNG zip of every video to ``output`` atomically."""
+    """Write the MOTS PNG zip of every video to ``output`` atomically.
+
+    All entry names are checked before the zip is created: a refused name leaves no file behind.
+    """
     labels, classes = mots_classes(plan)
+    members = [video_members(video) for video in plan.videos]
     with atomic_path(output, suffix=".zip") as tmp:
         with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED) as archive:
-            for video in plan.videos:
-                _write_video(archive, video, labels, classes, options.with_images)
+            for video, names in zip(plan.videos, members):
+                _write_video(archive, video, names, labels, classes, options.with_images)
