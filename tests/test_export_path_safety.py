@@ -207,8 +207,9 @@ def test_writers_refuse_unsafe_names_without_the_schema_check(root, module, outp
 
     writer = importlib.import_module(f"vistool.io.export.{module}")
     plan = _plan(root, names("alpha/../../../escaped/{:05d}.jpg"), name="../escaped" if module == "mots" else "a")
+    options = ExportOptions(format="cvat-mots" if module == "mots" else module, with_images=True)
     before = snapshot(root)
     with pytest.raises(UnsafePathError) as caught:
-        writer.write(plan, root / "export" / output, ExportOptions(format="cvat-mots" if module == "mots" else module, with_images=True))
+        writer.write(plan, root / "export" / output, options)
     assert "\n" not in str(caught.value)
     assert snapshot(root) == before

@@ -81,8 +81,8 @@ def _video_name(video: dict, path: str) -> str:
     """``$.video.name``: one plain folder name (it names the video's folder in exports)."""
     name = Checker(path).file_name(_require(video, "name", path, "$.video"), "$.video.name")
     if "/" in name:
-        raise FormatError(path, "$.video.name", f"unsafe video name {quoted_name(name)}: a video name is one folder name, "
-                                                "without '/'")
+        raise FormatError(path, "$.video.name",
+                          f"unsafe video name {quoted_name(name)}: a video name is one folder name, without '/'")
     return name
 
 

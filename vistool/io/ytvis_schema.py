@@ -2,6 +2,9 @@
 
 Every check raises :class:`vistool.errors.FormatError` naming the file and the
 JSON path of the first problem found, e.g. ``$.annotations[3].segmentations[7]``.
+File names (``$.videos[i].file_names``, the video of a per-video result file)
+follow one rule, :func:`file_name_problem`: relative paths of plain components,
+so that a JSON file never chooses where vistool reads or writes.
 :mod:`vistool.io.ytvis` builds its dataclasses with these helpers.
 """
 
