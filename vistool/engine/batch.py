@@ -205,8 +205,8 @@ def _run_one(job: BatchJob, model, source: FrameSource, overlay: Path | None, re
     if result.num_frames == 0:
         raise InputError(f"{source.info.source}: no frames to process (check --start/--max-frames)")
     result.meta = _meta(job, model, result, time.perf_counter() - began)
-    message = f"{result.num_frames} frames" if frames is not None else \
-        f"{len(result.tracks)} tracks, {result.num_frames} frames"
+    found = f"{len(frames.records)} instances" if frames is not None else f"{len(result.tracks)} tracks"
+    message = f"{found}, {result.num_frames} frames"
     reporter.end_video(name, ok=True, message=message)
     return result, frames
 

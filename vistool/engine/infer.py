@@ -104,15 +104,18 @@ class TrackCollector:
         self._scores: dict[int, list[float]] = defaultdict(list)
 
     def add(self, instances: FrameInstances) -> None:
-        """Record the instances of the next processed frame (masks become RLE here)."""
+        """Record the instances of the next processed frame (masks become RLE here; an instance whose mask
+        is empty is left out, so its track is ``null`` in that frame, as for every method)."""
         position = self.num_frames
         self.num_frames += 1
         if len(instances) == 0:
             return
         if instances.track_ids is None:
             raise ValueError("tracking needs track_ids in every FrameInstances")
-        rles = rle_io.encode_many(instances.masks.cpu().numpy())
-        for k, rle in enumerate(rles):
+        masks = instances.masks.cpu().numpy()  # (N, H, W)
+        present = masks.reshape(len(masks), -1).any(1)  # an empty mask is an absent track: null, not an empty RLE
+        kept = np.flatnonzero(present)
+        for k, rle in zip(kept.tolist(), rle_io.encode_many(masks[kept])):
             track_id = int(instances.track_ids[k])
             if track_id in self._segments and position in self._segments[track_id]:
                 raise ValueError(f"track {track_id} appears twice in frame {instances.frame_index}")
