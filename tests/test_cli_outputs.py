@@ -133,3 +133,15 @@ def test_a_corrupt_video_in_a_folder_does_not_stop_the_videos_after_it(tmp_path,
     folder = run_cli("track", tmp_path / "in", "-o", tmp_path / "out")
     assert folder.code != 0 and "1 of 3 videos failed (b)" in folder.stderr
     assert (tmp_path / "out" / "a.json").exists() and (tmp_path / "out" / "c.json").exists()
+
+
+def test_one_stem_twice_into_one_json_is_fine_but_not_into_one_overlay_folder(tmp_path, run_cli, stub_model):
+    write_squares_video(tmp_path / "a" / "clip.mp4")
+    write_squares_video(tmp_path / "b" / "clip.mp4", squares=1)
+    inputs = [tmp_path / "a" / "clip.mp4", tmp_path / "b" / "clip.mp4"]
+    run = run_cli("track", *inputs, "-o", tmp_path / "one.json")
+    assert run.code == 0, run.stderr
+    assert sorted(r["video_id"] for r in json.loads((tmp_path / "one.json").read_text())) == [1, 1, 2]
+    clash = run_cli("track", *inputs, "-o", tmp_path / "two.json", "--overlay", tmp_path / "ov")
+    assert "would both write" in _one_line_error(clash) and "clip.mp4" in clash.stderr
+    assert not (tmp_path / "two.json").exists()

@@ -66,13 +66,13 @@ def _same_files_once(items: list[FrameSource | str]) -> list[FrameSource | str]:
     return out
 
 
-def _check_unique_names(items: list[FrameSource | str], names: list[str], output: Path) -> None:
+def _check_unique_names(items: list[FrameSource | str], names: list[str], folder: Path, suffix: str) -> None:
     """Refuse two videos that would write the same file of an output folder (case-insensitively)."""
     first: dict[str, FrameSource | str] = {}
     for item, name in zip(items, names):
         key = name.casefold()
         if key in first:
-            raise InputError(f"{_label(first[key])} and {_label(item)} would both write {output / name}.json; "
+            raise InputError(f"{_label(first[key])} and {_label(item)} would both write {folder / name}{suffix}; "
                              "rename one of them or run them into different output folders")
         first[key] = item
 
@@ -117,8 +117,10 @@ def plan_outputs(items: list[FrameSource | str], output: Path, overlay: Path | N
                          f"for these {len(items)} videos")
     if single_file and several and overlay is not None and overlay.suffix:
         raise InputError(f"--overlay {overlay}: {len(items)} videos need an overlay folder, not one file")
-    if not single_file or (overlay is not None and several):
-        _check_unique_names(items, names, output if not single_file else overlay)
+    if not single_file:
+        _check_unique_names(items, names, output, ".json")
+    elif overlay is not None and several:
+        _check_unique_names(items, names, overlay, ".mp4")
     ids = _video_ids(items) if single_file else [None] * len(items)
     planned = []
     for item, name, video_id in zip(items, names, ids):
