@@ -25,6 +25,19 @@ def _source_modules() -> set[str]:
             if p.is_file() and "__pycache__" not in p.parts and p.suffix not in (".pyc", ".pyo")}
 
 
+def _can_build_here() -> bool:
+    """Whether this environment builds wheels itself (setuptools with bdist_wheel: >= 70.1, or the wheel
+    package); a fresh venv of Python 3.11 has neither, and pip then fetches them (build isolation)."""
+    import importlib.util
+
+    try:
+        import setuptools
+    except ImportError:
+        return False
+    major, minor = (int(part) for part in setuptools.__version__.split(".")[:2])
+    return (major, minor) >= (70, 1) or importlib.util.find_spec("wheel") is not None
+
+
 @pytest.fixture(scope="module")
 def wheel_files(tmp_path_factory) -> set[str]:
     """Names of the files in a wheel built from a copy of the checkout (the checkout stays clean)."""
@@ -36,8 +49,9 @@ def wheel_files(tmp_path_factory) -> set[str]:
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
     shutil.copytree(ROOT / "vistool", src / "vistool", ignore=ignore)
     shutil.copytree(ROOT / "weights", src / "weights", ignore=ignore)
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index",
-                    "-q", "-w", str(work / "dist"), str(src)], check=True, capture_output=True, timeout=300)
+    offline = ["--no-build-isolation", "--no-index"] if _can_build_here() else []
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", *offline, "-q", "-w", str(work / "dist"),
+                    str(src)], check=True, capture_output=True, timeout=600)
     (wheel,) = (work / "dist").glob("vistool-*.whl")
     with zipfile.ZipFile(wheel) as archive:
         return set(archive.namelist())
