@@ -1,7 +1,12 @@
-"""Run a method over many videos, writing each video's result as soon as it is done.
+"""Run a method over many videos.
 
-A failure in one video (a corrupt file, say) is recorded and the batch goes on;
-finished videos are skipped on a rerun unless ``overwrite`` is set.
+Where every video writes is decided first (:mod:`vistool.engine.outputs`: two
+videos never share an output). Into an output folder each video's result is
+written as soon as it is done, after claiming the video
+(:mod:`vistool.engine.shard`), so concurrent or sharded runs process each video
+once; finished videos are skipped on a rerun unless ``overwrite`` is set. Into
+one results file every video's tracks are written together at the end. A failure
+in one video (a corrupt file, say) is recorded and the batch goes on.
 """
 
 from __future__ import annotations
