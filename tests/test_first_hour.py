@@ -6,7 +6,6 @@ import json
 
 import numpy as np
 import pytest
-import torch
 import yaml
 
 from tests.helpers_video import array_source, moving_squares, write_squares_split, write_squares_video
