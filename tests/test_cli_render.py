@@ -112,7 +112,7 @@ def test_score_threshold_and_category_names(run_cli, clip: Path, results: Path, 
     res = run_cli("render", results, "--video-id", 1, "--categories", gt, "-o", out, "--score-threshold", 0.5)
     assert res.code == 0, res.stderr
     info = probe(str(out))
-    assert (info.num_frames, info.fps) == (N, 6.0)
+    assert (info.num_frames, info.fps) == (N, 30.0)  # frame folders carry no fps: 30
     frame = next(iter(open_video(str(out))))[1]
     np.testing.assert_allclose(mean_in(frame, square(0, 28)), GREY, atol=4)  # below threshold: not drawn
 

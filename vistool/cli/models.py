@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+WIDE = 200  # columns of the tables when stdout is not a terminal
+
 
 @click.command("models")
 @click.option("--config", "show_config", metavar="METHOD|FILE", default=None,
@@ -28,9 +30,11 @@ def models(show_config: str | None) -> None:
 
     entries = read_manifest()
     console = echo_console()
+    if not console.is_terminal:
+        console.width = WIDE  # a pipe or a file has no width: do not squeeze the tables into 80 columns
     methods = Table(title="Methods")
     for column in ("method", "mode", "available", "bundled weights", "description"):
-        methods.add_column(column)
+        _add_column(methods, column, whole=column in ("method", "mode"))
     for name, spec in METHODS.items():
         try:
             load_module(name)
@@ -43,18 +47,25 @@ def models(show_config: str | None) -> None:
         methods.add_row(name, "online" if spec.online else "clip-level", available, str(count) if count else "-",
                         spec.title)
     console.print(methods)
-    weights = Table(title="Bundled weights")
-    for column in ("method", "file", "data", "metrics", "sha256"):
-        weights.add_column(column)
+    weights = Table(title="Bundled weights", caption="training data and commands: weights/manifest.json")
+    for column in ("file", "data", "metrics", "sha256"):
+        _add_column(weights, column, whole=column in ("file", "data", "sha256"))
     for e in entries:
-        metrics = ", ".join(f"{k} {v:.3f}" if isinstance(v, (int, float)) else f"{k} {v}"
+        metrics = "\n".join(f"{k} {v:.3f}" if isinstance(v, (int, float)) else f"{k} {v}"
                             for k, v in (e.get("metrics") or {}).items())
-        name = e["file"] + (" (default)" if e.get("default") else "")
-        weights.add_row(e["method"], name, str(e.get("data", "")), metrics or "-", e["sha256"][:12])
+        method = e["method"] + (", default" if e.get("default") else "")
+        data = str(e.get("data", "")).split(" (")[0]  # the data spec; how it was made is in the manifest
+        weights.add_row(f"{e['file']}\n{method}", data, metrics or "-", e["sha256"][:12])
     if entries:
         console.print(weights)
     else:
         console.print("No bundled weights yet; train with 'vistool train' and pass --weights PATH.")
+
+
+def _add_column(table, header: str, whole: bool) -> None:
+    """A column that never cuts its text with an ellipsis: identifiers stay on one line (``whole``),
+    other text wraps, and words longer than the column fold onto the next line."""
+    table.add_column(header, no_wrap=whole, overflow="fold")
 
 
 def _print_config(name: str) -> None:

@@ -15,7 +15,8 @@ class RichReporter:
         self.progress = Progress(
             SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
             TextColumn("frames"), TextColumn("{task.fields[fps]:>6.1f} fps"), TimeElapsedColumn(),
-            TextColumn("ETA"), TimeRemainingColumn(), console=self.console, transient=True)
+            TextColumn("ETA"), TimeRemainingColumn(), console=self.console, transient=True,
+            disable=not self.console.is_terminal)  # off a terminal a finished bar leaves a blank line
         self._task: TaskID | None = None
 
     def __enter__(self) -> "RichReporter":

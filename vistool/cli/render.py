@@ -11,10 +11,9 @@ import click
 import numpy as np
 
 from vistool.errors import InputError
+from vistool.viz.result_overlay import DEFAULT_FOLDER_FPS, overlay_fps
 
 log = logging.getLogger(__name__)
-
-DEFAULT_FOLDER_FPS = 6.0  # YouTube-VIS frames are every 5th frame of 30 fps videos
 _MAX_LISTED_IDS = 20
 
 
@@ -189,7 +188,8 @@ Examples:
 @click.option("--score-threshold", type=click.FloatRange(0, 1), default=0.0, show_default=True,
               help="Do not draw tracks scoring below this.")
 @click.option("--fps", type=click.FloatRange(min=0, min_open=True), default=None,
-              help=f"Output frame rate (default: the source's / stride; {DEFAULT_FOLDER_FPS:g} for frame folders).")
+              help=f"Output frame rate (default: the source's / stride, as 'track --overlay' writes; "
+                   f"{DEFAULT_FOLDER_FPS:g} for frame folders, which carry none).")
 @click.option("--alpha", type=click.FloatRange(0, 1), default=0.45, show_default=True, help="Mask opacity.")
 @click.option("--no-boxes", is_flag=True, help="Do not draw boxes.")
 @click.option("--no-labels", is_flag=True, help="Do not draw class names, scores and ids.")
@@ -202,7 +202,7 @@ def render(results: str, video: str | None, output: str, video_id: int | None, c
     job = load_job(results, video_id, categories, score_threshold)
     info, frames = _open_frames(job, video)
     _check_size(job, info, results)
-    out_fps = fps or (info.fps / job.stride if info.fps else DEFAULT_FOLDER_FPS)
+    out_fps = fps or overlay_fps(info.fps, job.stride)
     style = OverlayStyle(alpha=alpha, boxes=not no_boxes, labels=not no_labels)
     reporter = RichReporter()
     written = 0

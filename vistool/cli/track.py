@@ -40,6 +40,10 @@ def _common_options(func):
         click.option("--score-threshold", type=click.FloatRange(0, 1), default=0.0, show_default=True,
                      help="Drop tracks/instances scoring below this (keep 0 for AP evaluation)."),
         click.option("--overwrite", is_flag=True, help="Re-run videos whose result file already exists."),
+        click.option("--shard", default=None, metavar="K/N",
+                     help="Process part K of N (0-based) of the videos, for runs split over processes or "
+                          "machines (needs -o DIR). Under torchrun (RANK/WORLD_SIZE) and Slurm arrays "
+                          "(SLURM_ARRAY_TASK_ID/COUNT) the part comes from the environment."),
         click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
                      help="Change a setting of the model's config for this run (repeatable), e.g. "
                           "--set tracker.match_threshold=0.3 (rgnnvis) or --set frame_threshold=0.5 "
@@ -53,9 +57,13 @@ def _common_options(func):
 
 @click.command(help="Detect, segment and track every instance in videos.\n" + _COMMON_HELP + """
 \b
-One input and -o FILE.json: writes a YouTube-VIS results JSON (and FILE.meta.json).
-Several inputs or -o DIR: writes DIR/<video>.json per video as soon as it is done;
-a rerun skips finished videos. 'vistool export-json DIR' assembles them.
+-o FILE.json: writes one YouTube-VIS results list holding every video (dataset
+ids for split folders, else 1..N in input order) and FILE.meta.json.
+-o DIR: writes DIR/<video>.json per video as soon as it is done; a rerun skips
+finished videos, and runs sharing DIR (--shard, torchrun, Slurm arrays, or plain
+concurrent runs) claim each video so none is processed twice.
+'vistool export-json DIR' assembles them. Two videos that would write one file
+stop the run before any work.
 
 \b
 Example:
@@ -81,33 +89,34 @@ DEFAULT_METHOD = "rgnnvis"  # the bundled weights with the highest measured AP (
 
 def _run(track: bool, inputs: tuple[str, ...], method: str | None, weights: str | None, output: str,
          overlay: str | None, device: str, stride: int, max_frames: int | None, start: int,
-         score_threshold: float, overwrite: bool, settings: tuple[str, ...]) -> None:
+         score_threshold: float, overwrite: bool, settings: tuple[str, ...], shard: str | None) -> None:
     from vistool.engine.batch import BatchJob, run_batch
     from vistool.engine.infer import InferOptions
+    from vistool.engine.shard import resolve_shard
 
     if method is None and weights is None:
         method = DEFAULT_METHOD
     options = InferOptions(stride=stride, max_frames=max_frames, start=start,
                            score_threshold=score_threshold, track=track)
     single_file = output.lower().endswith(".json")
-    if single_file and len(inputs) > 1:
-        raise InputError(f"--output {output}: several inputs need an output folder, not a .json file")
     if Path(output).exists() and Path(output).is_dir() == single_file:
         kind = "folder" if single_file else "file"
         raise InputError(f"--output {output}: exists and is a {kind}")
     job = BatchJob(inputs=list(inputs), method=method, weights=weights, output=Path(output),
                    overlay=Path(overlay) if overlay else None, device=device, options=options,
-                   single_file=single_file, overwrite=overwrite, settings=tuple(settings))
+                   single_file=single_file, overwrite=overwrite, settings=tuple(settings),
+                   shard=resolve_shard(shard))
     from vistool.cli.progress import RichReporter
 
     with RichReporter() as reporter:
         summary = run_batch(job, reporter)
     if summary.skipped:
         log.warning("skipped %d finished videos (use --overwrite to redo them)", len(summary.skipped))
+    if summary.claimed:
+        log.warning("left %d videos to other runs working on %s: %s", len(summary.claimed), output,
+                    ", ".join(summary.claimed[:5]) + (" ..." if len(summary.claimed) > 5 else ""))
     if summary.failed:
         names = ", ".join(name for name, _ in summary.failed[:3])
         more = "" if len(summary.failed) <= 3 else f" and {len(summary.failed) - 3} more"
-        if single_file:
-            raise summary.failed[0][1]
         raise VistoolError(f"{len(summary.failed)} of {summary.total} videos failed ({names}{more}); "
                            f"the others were written to {output}")

@@ -42,6 +42,9 @@ class RichReporter:
         self.progress.stop()
 
     def start_stage(self, stage: str, total_steps: int, start_step: int) -> None:
+        if self.enabled and start_step > 0:
+            self.console.print(f"resuming stage '{stage}' from step {start_step} of {total_steps}", soft_wrap=True,
+                               highlight=False)
         if self.task is not None:
             self.progress.remove_task(self.task)
         self.task = self.progress.add_task("train", total=total_steps, completed=start_step, stage=stage,
@@ -74,7 +77,10 @@ class RichReporter:
               help="Run config YAML (method, model, train); optional with --resume.")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
               help="Output folder: last.pt (resumable), model.pt, metrics.jsonl, run.yaml.")
-@click.option("--resume", is_flag=True, help="Continue the run in --out from last.pt.")
+@click.option("--resume", is_flag=True, help="Continue the run in --out from last.pt (says from which step).")
+@click.option("--valid", "valid_data", default=None, type=click.Path(file_okay=False), metavar="DIR",
+              help="YouTube-VIS split folder to validate on (AP/AR at the end of each stage, and every "
+                   "train.valid_every steps); same as --set train.valid_data=DIR.")
 @click.option("--device", default=None, help="cpu, cuda, cuda:1, ... (default: cuda if available).")
 @click.option("--steps", type=click.IntRange(min=1), default=None, help="Steps per stage (overrides the config).")
 @click.option("--stage", default=None, help="Run only this training stage.")
@@ -86,9 +92,9 @@ class RichReporter:
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
               help="Change one setting of --config (repeatable); a number picks a list item, "
                    "e.g. --set train.stages.1.lr_drops=[1500] --set train.seed=1.")
-def train(method: str, data: str, config_path: str | None, out_dir: str, resume: bool, device: str | None,
-          steps: int | None, stage: str | None, weights: str | None, backbone_weights: str | None,
-          overrides: tuple[str, ...]) -> None:
+def train(method: str, data: str, config_path: str | None, out_dir: str, resume: bool, valid_data: str | None,
+          device: str | None, steps: int | None, stage: str | None, weights: str | None,
+          backbone_weights: str | None, overrides: tuple[str, ...]) -> None:
     """Train a method; checkpoints land in --out and can be resumed.
 
     \b
@@ -96,6 +102,8 @@ def train(method: str, data: str, config_path: str | None, out_dir: str, resume:
       vistool train --method efficientvis --data synth:standard \\
           --config configs/efficientvis_mnv3s_synth.yaml --out runs/evis
       vistool train --method efficientvis --data synth:standard --out runs/evis --resume
+      vistool train --method rgnnvis --data ytvis/train --valid ytvis/valid \
+          --config configs/rgnnvis_r50_ytvis.yaml --out runs/rgnn
       vistool train --method rgnnvis --data synth:standard --stage tracker \\
           --config configs/rgnnvis_mnv3s_synth.yaml --weights runs/det/model.pt \\
           --steps 2000 --set train.stages.1.lr_drops=[1500] --out runs/tracker
@@ -117,7 +125,7 @@ def train(method: str, data: str, config_path: str | None, out_dir: str, resume:
     with RichReporter(console, enabled=main_rank) as reporter:
         result = run_training(method, data, run, out_dir, resume=resume, device=device, steps=steps, stage=stage,
                               weights=weights, backbone_weights=backbone_weights, reporter=reporter,
-                              command=command)
+                              command=command, valid_data=valid_data)
     if main_rank:
         terms = ", ".join(f"{k} {v:.4f}" for k, v in result.losses.items())
         console.print(f"trained {result.steps} steps; checkpoint: {result.checkpoint}", soft_wrap=True)

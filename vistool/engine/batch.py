@@ -1,7 +1,12 @@
-"""Run a method over many videos, writing each video's result as soon as it is done.
+"""Run a method over many videos.
 
-A failure in one video (a corrupt file, say) is recorded and the batch goes on;
-finished videos are skipped on a rerun unless ``overwrite`` is set.
+Where every video writes is decided first (:mod:`vistool.engine.outputs`: two
+videos never share an output). Into an output folder each video's result is
+written as soon as it is done, after claiming the video
+(:mod:`vistool.engine.shard`), so concurrent or sharded runs process each video
+once; finished videos are skipped on a rerun unless ``overwrite`` is set. Into
+one results file every video's tracks are written together at the end. A failure
+in one video (a corrupt file, say) is recorded and the batch goes on.
 """
 
 from __future__ import annotations
@@ -14,11 +19,12 @@ from typing import Protocol
 
 from vistool import __version__
 from vistool.engine.infer import FrameCollector, FrameSource, InferOptions, run_video
-from vistool.engine.sources import expand_sources, open_source, source_name
+from vistool.engine.outputs import PlannedVideo, plan_outputs
+from vistool.engine.shard import ClaimBoard, Shard, env_device
+from vistool.engine.sources import expand_sources, open_source
 from vistool.errors import InputError, VistoolError
 from vistool.io import video_result
 from vistool.io.atomic import write_json
-from vistool.io.safe_path import safe_join
 from vistool.structures import VideoResult
 
 log = logging.getLogger(__name__)
@@ -58,6 +64,8 @@ class BatchJob:
         options: frame selection and thresholds.
         single_file: True when ``output`` is one results file.
         overwrite: re-run videos whose result exists.
+        settings: ``KEY=VALUE`` changes of the model's config.
+        shard: the part of the expanded videos this run processes (all by default).
     """
 
     inputs: list[str]
@@ -70,6 +78,7 @@ class BatchJob:
     single_file: bool
     overwrite: bool = False
     settings: tuple[str, ...] = ()
+    shard: Shard = Shard()
 
 
 @dataclass
@@ -79,6 +88,7 @@ class BatchSummary:
     total: int = 0
     done: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    claimed: list[str] = field(default_factory=list)  # held by another run on the same output folder
     failed: list[tuple[str, VistoolError]] = field(default_factory=list)
 
 
@@ -91,9 +101,11 @@ def build_model(method: str | None, weights: str | None, device: str, settings: 
 
 
 def resolve_device(name: str) -> str:
-    """``auto`` becomes ``cuda`` when available, else ``cpu``; others are checked."""
+    """``auto`` becomes ``cuda`` when available, else ``cpu``; under a launcher that sets LOCAL_RANK,
+    ``auto`` and ``cuda`` become ``cuda:LOCAL_RANK``; others are checked."""
     import torch
 
+    name = env_device(name)
     if name == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     if name.startswith("cuda") and not torch.cuda.is_available():
@@ -104,40 +116,87 @@ def resolve_device(name: str) -> str:
 
 
 def run_batch(job: BatchJob, reporter: Reporter | None = None, model=None) -> BatchSummary:
-    """Run ``job``; return what was done, skipped and what failed."""
+    """Run ``job``; return what was done, skipped and what failed.
+
+    Outputs are planned (and collisions refused) before the model is built; with
+    an output folder each video is claimed first, so concurrent runs share the work.
+    """
     reporter = reporter or SilentReporter()
     items = expand_sources(job.inputs)
     if not items:
         raise InputError(f"no videos found in: {' '.join(job.inputs)}")
-    summary = BatchSummary(total=len(items))
+    if job.single_file and job.shard.count > 1:
+        raise InputError(f"--output {job.output}: a sharded run ({job.shard}) needs an output folder; "
+                         "merge the shards with 'vistool export-json DIR'")
+    planned = plan_outputs(items, job.output, job.overlay, job.single_file, job.options.track)
+    mine = job.shard.select(planned)
+    summary = BatchSummary(total=len(mine))
+    if not mine:
+        log.warning("shard %s of %d videos holds no video", job.shard, len(planned))
+        return summary
     model = model if model is not None else build_model(job.method, job.weights, resolve_device(job.device),
                                                           job.settings)
-    for item in items:
-        name = source_name(item)
-        try:
-            target = job.output if job.single_file else safe_join(job.output, f"{name}.json")
-            if target.exists() and not job.overwrite and not job.single_file:
-                summary.skipped.append(name)
-                continue
-            source = open_source(item)
-            _run_one(job, model, source, target, reporter)
-            summary.done.append(name)
-        except VistoolError as exc:
-            if job.single_file or len(items) == 1:
-                raise
-            log.error("%s", exc)
-            reporter.end_video(name, ok=False, message=str(exc))
-            summary.failed.append((name, exc))
+    if job.single_file:
+        _run_into_file(job, model, mine, reporter, summary)
+    else:
+        board = ClaimBoard(job.output)
+        for video in mine:
+            _run_claimed(job, model, video, board, reporter, summary)
     return summary
 
 
-def _overlay_path(job: BatchJob, name: str) -> Path | None:
-    if job.overlay is None:
-        return None
-    return job.overlay if job.single_file else safe_join(job.overlay, f"{name}.mp4")
+def _failed(summary: BatchSummary, reporter: Reporter, name: str, exc: VistoolError) -> None:
+    log.error("%s", exc)
+    reporter.end_video(name, ok=False, message=str(exc))
+    summary.failed.append((name, exc))
 
 
-def _run_one(job: BatchJob, model, source: FrameSource, target: Path, reporter: Reporter) -> None:
+def _run_claimed(job: BatchJob, model, video: PlannedVideo, board: ClaimBoard, reporter: Reporter,
+                 summary: BatchSummary) -> None:
+    """Process one video into the output folder unless it is finished or claimed by another run."""
+    if video.target.exists() and not job.overwrite:
+        summary.skipped.append(video.name)
+        return
+    claim = board.claim(video.name)
+    if claim is None:
+        summary.claimed.append(video.name)
+        return
+    try:
+        if video.target.exists() and not job.overwrite:  # finished by another run since the check above
+            summary.skipped.append(video.name)
+            return
+        result = _run_one(job, model, open_source(video.item), video.overlay, reporter)
+        _write(job, video.target, result)
+        summary.done.append(video.name)
+    except VistoolError as exc:
+        if summary.total == 1:
+            raise
+        _failed(summary, reporter, video.name, exc)
+    finally:
+        claim.release()
+
+
+def _run_into_file(job: BatchJob, model, videos: list[PlannedVideo], reporter: Reporter,
+                   summary: BatchSummary) -> None:
+    """Process every video into one results file, written once at the end (also when some failed)."""
+    finished: list[tuple[PlannedVideo, tuple]] = []
+    for video in videos:
+        try:
+            finished.append((video, _run_one(job, model, open_source(video.item), video.overlay, reporter)))
+            summary.done.append(video.name)
+        except VistoolError as exc:
+            if len(videos) == 1:
+                raise
+            _failed(summary, reporter, video.name, exc)
+    if len(videos) == 1:
+        _write(job, videos[0].target, finished[0][1], video_id=videos[0].video_id)
+    elif finished:
+        _write_combined(job.output, [(video.video_id, result[0]) for video, result in finished])
+
+
+def _run_one(job: BatchJob, model, source: FrameSource, overlay: Path | None, reporter: Reporter
+             ) -> tuple[VideoResult, FrameCollector | None]:
+    """Run one video; return its result (meta filled in) and, for ``segment``, its per-frame records."""
     name = source.info.name
     total = source.info.num_frames
     if total is not None:
@@ -147,18 +206,26 @@ def _run_one(job: BatchJob, model, source: FrameSource, target: Path, reporter: 
             total = min(total, job.options.max_frames)
     reporter.start_video(name, total)
     began = time.perf_counter()
-    result, frames = run_video(model, source, job.options, overlay=_overlay_path(job, name),
-                               on_frames=reporter.advance)
+    result, frames = run_video(model, source, job.options, overlay=overlay, on_frames=reporter.advance)
     if result.num_frames == 0:
         raise InputError(f"{source.info.source}: no frames to process (check --start/--max-frames)")
     result.meta = _meta(job, model, result, time.perf_counter() - began)
+    found = f"{len(frames.records)} instances" if frames is not None else f"{len(result.tracks)} tracks"
+    message = f"{found}, {result.num_frames} frames"
+    reporter.end_video(name, ok=True, message=message)
+    return result, frames
+
+
+def _write(job: BatchJob, target: Path, outcome: tuple[VideoResult, FrameCollector | None],
+           video_id: int | None = None) -> None:
+    """Write one video's outputs: per-frame records, a results file, or a per-video result file."""
+    result, frames = outcome
     if not job.options.track:
         _write_frames(target, result, frames)
     elif job.single_file:
-        _write_results_file(target, result)
+        _write_results_file(target, result, video_id)
     else:
         video_result.write(target, result)
-    reporter.end_video(name, ok=True, message=f"{len(result.tracks)} tracks, {result.num_frames} frames")
 
 
 def _meta(job: BatchJob, model, result: VideoResult, seconds: float) -> dict:
@@ -178,11 +245,22 @@ def _meta(job: BatchJob, model, result: VideoResult, seconds: float) -> dict:
     }
 
 
-def _write_results_file(target: Path, result: VideoResult) -> None:
+def _write_results_file(target: Path, result: VideoResult, video_id: int | None = None) -> None:
     from vistool.io.ytvis import video_result_to_records
 
-    write_json(target, video_result_to_records(result, video_id=result.dataset_id or 1))
+    write_json(target, video_result_to_records(result, video_id=video_id or result.dataset_id or 1))
     write_json(target.with_suffix(".meta.json"), {"video": result.info.name, **result.meta})
+
+
+def _write_combined(target: Path, results: list[tuple[int, VideoResult]]) -> None:
+    """One YouTube-VIS results list for several videos (``video_id`` each), and its meta file."""
+    from vistool.io.ytvis import video_result_to_records
+
+    records = [record for video_id, result in results for record in video_result_to_records(result, video_id)]
+    write_json(target, records)
+    write_json(target.with_suffix(".meta.json"),
+               {"videos": [{"video": result.info.name, "video_id": video_id, **result.meta}
+                           for video_id, result in results]})
 
 
 def _write_frames(target: Path, result: VideoResult, frames: FrameCollector) -> None:

@@ -3,7 +3,11 @@
 One pass over the video: frames are decoded one at a time, grouped into clips
 of the method's ``clip_len``, handed to ``session.step``; every returned mask is
 encoded as RLE at once (so memory does not grow with the frame count beyond the
-compact RLE strings), and the overlay writer draws each frame in the same pass.
+compact RLE strings). An overlay of a file shows what the results hold: it is
+drawn after ``session.finish`` from the stored masks with each track's final
+class and score (a second decode of the frames, no model work). A live camera or
+stream cannot be read twice, so its overlay (and that of ``segment``) is drawn
+in the same pass with per-frame labels.
 """
 
 from __future__ import annotations
@@ -55,12 +59,14 @@ class FrameSource:
             options' start, stride and max_frames applied.
         dataset_id: the video's id in a YouTube-VIS dataset, when known.
         file_names: per-frame image names in the dataset layout, when known.
+        live: a camera or stream: ``open`` cannot be called twice for the same frames.
     """
 
     info: VideoInfo
     open: Callable[[InferOptions], Iterable[tuple[int, np.ndarray]]]
     dataset_id: int | None = None
     file_names: list[str] | None = None
+    live: bool = False
 
 
 def iter_clips(frames: Iterable[tuple[int, np.ndarray]], clip_len: int) -> Iterator[Clip]:
@@ -98,15 +104,18 @@ class TrackCollector:
         self._scores: dict[int, list[float]] = defaultdict(list)
 
     def add(self, instances: FrameInstances) -> None:
-        """Record the instances of the next processed frame (masks become RLE here)."""
+        """Record the instances of the next processed frame (masks become RLE here; an instance whose mask
+        is empty is left out, so its track is ``null`` in that frame, as for every method)."""
         position = self.num_frames
         self.num_frames += 1
         if len(instances) == 0:
             return
         if instances.track_ids is None:
             raise ValueError("tracking needs track_ids in every FrameInstances")
-        rles = rle_io.encode_many(instances.masks.cpu().numpy())
-        for k, rle in enumerate(rles):
+        masks = instances.masks.cpu().numpy()  # (N, H, W)
+        present = masks.reshape(len(masks), -1).any(1)  # an empty mask is an absent track: null, not an empty RLE
+        kept = np.flatnonzero(present)
+        for k, rle in zip(kept.tolist(), rle_io.encode_many(masks[kept])):
             track_id = int(instances.track_ids[k])
             if track_id in self._segments and position in self._segments[track_id]:
                 raise ValueError(f"track {track_id} appears twice in frame {instances.frame_index}")
@@ -182,7 +191,9 @@ def run_video(model, source: FrameSource, options: InferOptions = InferOptions()
         model: a VisModel (``new_session``, ``new_frame_session``, ``clip_len``, ``categories``).
         source: the frames to process.
         options: stride, frame range and thresholds.
-        overlay: optional path of an H.264 MP4 with the instances drawn.
+        overlay: optional path of an H.264 MP4 with the instances drawn: for a file,
+            each track's final class and score, drawn after the run from the stored masks;
+            for a live source (or per-frame mode), per-frame labels drawn as frames come.
         on_frames: called with the number of frames each step processed.
 
     Returns:
@@ -192,7 +203,8 @@ def run_video(model, source: FrameSource, options: InferOptions = InferOptions()
     session = model.new_session(source.info) if options.track else model.new_frame_session(source.info)
     collector = TrackCollector(options.score_threshold)
     frame_collector = None if options.track else FrameCollector(options.score_threshold)
-    writer = _open_overlay(overlay, source.info)
+    live_overlay = overlay is not None and (source.live or not options.track)
+    writer = _open_overlay(overlay if live_overlay else None, source.info, options.stride)
     trimmer = HeapTrimmer()
     try:
         frames = source.open(options)
@@ -223,7 +235,19 @@ def run_video(model, source: FrameSource, options: InferOptions = InferOptions()
     result = VideoResult(info=source.info, tracks=collector.tracks(summaries) if options.track else [],
                          num_frames=num_frames, categories=list(model.categories),
                          dataset_id=source.dataset_id, file_names=_selected_names(source.file_names, options))
+    if overlay is not None and not live_overlay:
+        _write_final_overlay(result, source, options, overlay)
     return result, frame_collector
+
+
+def _write_final_overlay(result: VideoResult, source: FrameSource, options: InferOptions, path: str | Path) -> None:
+    """The overlay of a file: the frames decoded again, each track drawn with its final class and score."""
+    from vistool.viz.result_overlay import overlay_fps, write_result_overlay
+
+    written = write_result_overlay(result, source.open(options), path, overlay_fps(source.info.fps, options.stride))
+    if written < result.num_frames:
+        log.warning("%s: the overlay has %d of %d frames (the source gave fewer on the second read)",
+                    source.info.source, written, result.num_frames)
 
 
 def _selected_names(file_names: list[str] | None, options: InferOptions) -> list[str] | None:
@@ -236,10 +260,11 @@ def _selected_names(file_names: list[str] | None, options: InferOptions) -> list
 class _OverlaySink:
     """Draws instances onto frames and writes them to an H.264 MP4."""
 
-    def __init__(self, path: str | Path, info: VideoInfo) -> None:
+    def __init__(self, path: str | Path, info: VideoInfo, stride: int = 1) -> None:
         from vistool.io.video import VideoWriter
+        from vistool.viz.result_overlay import overlay_fps
 
-        self._writer = VideoWriter(str(path), fps=info.fps or 10.0, size=(info.width, info.height))
+        self._writer = VideoWriter(str(path), fps=overlay_fps(info.fps, stride), size=(info.width, info.height))
 
     def draw(self, frame: np.ndarray, instances: FrameInstances, categories: list[str]) -> None:
         from vistool.viz.overlay import draw_instances
@@ -253,5 +278,5 @@ class _OverlaySink:
         self._writer.abort()
 
 
-def _open_overlay(path: str | Path | None, info: VideoInfo) -> _OverlaySink | None:
-    return None if path is None else _OverlaySink(path, info)
+def _open_overlay(path: str | Path | None, info: VideoInfo, stride: int = 1) -> _OverlaySink | None:
+    return None if path is None else _OverlaySink(path, info, stride)

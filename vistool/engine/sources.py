@@ -35,6 +35,7 @@ def find_dataset_json(split_dir: str | Path) -> Path | None:
 def video_source(source: str) -> FrameSource:
     """A video file, image folder, glob, webcam index or stream URL."""
     from vistool.io.video import open_video, probe
+    from vistool.io.video_sources import is_capture_source
 
     info = probe(source)
 
@@ -42,7 +43,7 @@ def video_source(source: str) -> FrameSource:
         with open_video(source, stride=options.stride, max_frames=options.max_frames, start=options.start) as reader:
             yield from reader
 
-    return FrameSource(info=info, open=frames)
+    return FrameSource(info=info, open=frames, live=is_capture_source(source))
 
 
 def _read_rgb(path: Path, index: int) -> np.ndarray:

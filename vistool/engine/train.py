@@ -319,10 +319,19 @@ def _prepare_model(method: str, data: str, run: RunFile, resume_ck: dict | None,
     return model
 
 
+def _with_valid_data(run: RunFile, split_dir: str) -> RunFile:
+    """``run`` validating on ``split_dir`` (``--valid``), checked before any training."""
+    from vistool.engine.sources import find_dataset_json
+
+    if find_dataset_json(Path(split_dir)) is None:
+        raise InputError(f"--valid {split_dir}: not a YouTube-VIS split folder (JPEGImages/ and one dataset JSON)")
+    return replace(run, train=replace(run.train, valid_data=str(split_dir)))
+
+
 def train(method: str, data: str, run: RunFile | None, out_dir: str | Path, *, resume: bool = False,
           device: str | None = None, steps: int | None = None, stage: str | None = None,
           weights: str | None = None, backbone_weights: str | None = None,
-          reporter: TrainReporter | None = None, command: str = "") -> TrainResult:
+          reporter: TrainReporter | None = None, command: str = "", valid_data: str | None = None) -> TrainResult:
     """Train ``method`` on ``data`` (folder, JSON or ``synth:PRESET``) into ``out_dir``.
 
     Args:
@@ -334,6 +343,7 @@ def train(method: str, data: str, run: RunFile | None, out_dir: str | Path, *, r
             tensor of the checkpoint that fits (name and shape) is loaded; the others stay fresh.
         backbone_weights: imagenet|PATH|none, overriding the config.
         command: the command line, stored in the checkpoint's training summary.
+        valid_data: a YouTube-VIS split folder to validate on, replacing ``train.valid_data`` of the config.
 
     Returns:
         The final checkpoint path (``out_dir/model.pt``), steps and last losses.
@@ -359,6 +369,8 @@ def train(method: str, data: str, run: RunFile | None, out_dir: str | Path, *, r
         raise ConfigError("no run config: pass --config YAML")
     if run.method not in (None, method):
         raise ConfigError(f"the config is for method '{run.method}', not '{method}'")
+    if valid_data is not None:
+        run = _with_valid_data(run, valid_data)
     seed_everything(run.train.seed + 1009 * dd.rank)
     model = _prepare_model(method, data, run, resume_ck, weights, backbone_weights).to(dd.device)
     stages = model.training_stages()

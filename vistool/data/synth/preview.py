@@ -20,9 +20,21 @@ from vistool.viz.overlay import OverlayItem, OverlayStyle, draw_items
 _OCC_MARK = ("", "~", "!")
 
 
-def _text(img: np.ndarray, text: str, org: tuple[int, int], scale: float) -> None:
-    cv2.putText(img, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), 3, cv2.LINE_AA)
-    cv2.putText(img, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), 1, cv2.LINE_AA)
+def footer(img: np.ndarray, lines: list[str], scale: float) -> list[tuple[int, int, int, int]]:
+    """Write ``lines`` at the bottom-left of ``img`` (in place), the last line lowest, each on its own dark
+    band, stacked by their measured height so they never overlap; returns the bands as (x0, y0, x1, y1)."""
+    font, thickness, pad = cv2.FONT_HERSHEY_SIMPLEX, 1, 2
+    bands = []
+    bottom = img.shape[0]
+    for text in reversed(lines):
+        (width, height), base = cv2.getTextSize(text, font, scale, thickness)
+        top = bottom - height - base - 2 * pad
+        x1 = min(img.shape[1] - 1, width + 2 * pad)
+        cv2.rectangle(img, (0, top), (x1, bottom - 1), (0, 0, 0), cv2.FILLED)
+        cv2.putText(img, text, (pad, bottom - base - pad), font, scale, (255, 255, 255), thickness, cv2.LINE_AA)
+        bands.append((0, top, x1, bottom - 1))
+        bottom = top - 1
+    return bands[::-1]
 
 
 def draw_frame(frame: SynthFrame, header: str = "") -> np.ndarray:
@@ -33,10 +45,8 @@ def draw_frame(frame: SynthFrame, header: str = "") -> np.ndarray:
     img = draw_items(frame.image, items, OverlayStyle(boxes=False))
     scale = max(img.shape[0] / 540.0, 0.3)
     hidden = [str(obj.track_id) for obj in frame.objects if obj.visible_mask is None]
-    if header:
-        _text(img, header, (3, img.shape[0] - 4), scale)
-    if hidden:
-        _text(img, "hidden #" + ",".join(hidden), (3, img.shape[0] - 4 - int(30 * scale)), scale)
+    lines = (["hidden #" + ",".join(hidden)] if hidden else []) + ([header] if header else [])
+    footer(img, lines, scale)
     return img
 
 

@@ -102,7 +102,10 @@ class Criterion:
         """Weighted loss terms of one iteration over the batch; matches when ``assignments`` is None."""
         m = out.mask_logits.shape[-1]
         cls_targets = torch.full(out.logits.shape[:3], self.k, dtype=torch.int64, device=out.logits.device)
-        sums = {k: out.logits.new_zeros(()) for k in ("l1", "giou", "mask_bce", "dice")}
+        # zero terms that still depend on the box and mask heads: a clip without matches (no instances)
+        # then gives them zero gradients instead of none, as DDP needs on every rank
+        no_boxes, no_masks = out.boxes.sum() * 0.0, out.mask_logits.sum() * 0.0
+        sums = {"l1": no_boxes, "giou": no_boxes, "mask_bce": no_masks, "dice": no_masks}
         n_present, n_entries, used = 0, 0, []
         for b, tgt in enumerate(targets):
             crops = crop_masks(tgt.masks, out.mask_boxes[b].detach(), m)
