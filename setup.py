@@ -31,6 +31,7 @@ setup(
         "imageio-ffmpeg>=0.5",
         "pycocotools>=2.0.7",
         "pyyaml>=6",
+        "trackeval==1.3.0",  # HOTA / CLEAR-MOT reference implementation (vistool evaluate --metrics hota)
     ],
     extras_require={"test": ["pytest>=7", "hypothesis>=6"]},
     entry_points={"console_scripts": ["vistool=vistool.cli:main"]},
