@@ -19,6 +19,12 @@ YouTube-VIS split folders (JPEGImages/ beside a dataset JSON).
 """
 
 
+HALF_HELP = ("Half precision: fp16 autocast on CUDA, bf16 autocast on CPU. Same tracks up to mask-boundary "
+             "pixels (demo AP within 0.01). On CPUs without native bf16 (no AVX512-BF16/AMX) it is NOT faster: "
+             "measured ~50x slower than fp32 on this project's AMD EPYC (AVX2) CPU "
+             "(benchmarks/bench_half.py); use it on GPUs.")
+
+
 def _common_options(func):
     options = [
         click.argument("inputs", nargs=-1, required=True),
@@ -40,6 +46,7 @@ def _common_options(func):
         click.option("--score-threshold", type=click.FloatRange(0, 1), default=0.0, show_default=True,
                      help="Drop tracks/instances scoring below this (keep 0 for AP evaluation)."),
         click.option("--overwrite", is_flag=True, help="Re-run videos whose result file already exists."),
+        click.option("--half", is_flag=True, help=HALF_HELP),
         click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
                      help="Change a setting of the model's config for this run (repeatable), e.g. "
                           "--set tracker.match_threshold=0.3 (rgnnvis) or --set frame_threshold=0.5 "
@@ -81,14 +88,14 @@ DEFAULT_METHOD = "rgnnvis"  # the bundled weights with the highest measured AP (
 
 def _run(track: bool, inputs: tuple[str, ...], method: str | None, weights: str | None, output: str,
          overlay: str | None, device: str, stride: int, max_frames: int | None, start: int,
-         score_threshold: float, overwrite: bool, settings: tuple[str, ...]) -> None:
+         score_threshold: float, overwrite: bool, settings: tuple[str, ...], half: bool = False) -> None:
     from vistool.engine.batch import BatchJob, run_batch
     from vistool.engine.infer import InferOptions
 
     if method is None and weights is None:
         method = DEFAULT_METHOD
     options = InferOptions(stride=stride, max_frames=max_frames, start=start,
-                           score_threshold=score_threshold, track=track)
+                           score_threshold=score_threshold, track=track, half=half)
     single_file = output.lower().endswith(".json")
     if single_file and len(inputs) > 1:
         raise InputError(f"--output {output}: several inputs need an output folder, not a .json file")
