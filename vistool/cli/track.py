@@ -21,7 +21,7 @@ YouTube-VIS split folders (JPEGImages/ beside a dataset JSON).
 
 HALF_HELP = ("Half precision: fp16 autocast on CUDA, bf16 autocast on CPU. Same tracks up to mask-boundary "
              "pixels (demo AP within 0.01). On CPUs without native bf16 (no AVX512-BF16/AMX) it is NOT faster: "
-             "measured ~50x slower than fp32 on this project's AMD EPYC (AVX2) CPU "
+             "on this project's AVX2 AMD EPYC CPU bf16 ran 3x to 50x slower than fp32 "
              "(benchmarks/bench_half.py); use it on GPUs.")
 
 
