@@ -103,3 +103,15 @@ def test_perfect_tracks_score_one_and_a_swap_halves_association():
     # every match has a 2-frame pair in a 4 + 4 - 2 union: AssA = 2/6
     assert swapped.class_agnostic.AssA == pytest.approx(1 / 3)
     assert swapped.class_agnostic.HOTA == pytest.approx(np.sqrt(1 / 3))
+
+
+def test_without_trackeval_hota_is_a_one_line_error_naming_the_install(monkeypatch):
+    import sys
+
+    from vistool.errors import InputError
+
+    monkeypatch.setitem(sys.modules, "trackeval", None)
+    monkeypatch.setitem(sys.modules, "trackeval.metrics", None)
+    gt, results = random_case(0)
+    with pytest.raises(InputError, match=r"vistool\[metrics\]"):
+        hota(gt, results)

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from tests.test_eval_identity import crafted
+from tests.eval_cases import crafted
 from vistool.eval.hota import hota
 from vistool.eval.ytvis import evaluate
 from vistool.io.ytvis import write_dataset, write_results

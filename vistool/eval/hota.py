@@ -84,7 +84,7 @@ def trackeval_hota() -> Any:
             from trackeval.metrics import HOTA
     except ImportError as exc:
         raise InputError(f"HOTA needs the trackeval package ({exc}); install it with "
-                         "'pip install trackeval==1.3.0'") from None
+                         "pip install 'vistool[metrics]' (or pip install trackeval==1.3.0)") from None
     return HOTA()
 
 
