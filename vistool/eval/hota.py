@@ -121,7 +121,9 @@ def hota(gt: YtvisDataset, results: Sequence[ResultTrack],
     agnostic = metric.combine_sequences(per_video) if per_video else metric.combine_sequences({0: _empty(metric)})
     per_category = {}
     for cat in category_ids:
-        by_video = {t.video_id: metric.eval_sequence(trackeval_data(t.only(cat))) for t in tables}
+        # videos without a track of the category add nothing to TrackEval's sums: skip them
+        by_video = {t.video_id: metric.eval_sequence(trackeval_data(t.only(cat))) for t in tables
+                    if (t.gt_categories == cat).any() or (t.pred_categories == cat).any()}
         per_category[cat] = metric.combine_sequences(by_video) if by_video else _empty(metric)
     if not per_category:
         raise InputError("the ground truth has no categories: nothing to evaluate HOTA on")
