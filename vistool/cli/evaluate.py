@@ -23,7 +23,8 @@ PER_CATEGORY_KEYS = ("AP", "AP50", "AP75", "AR1", "AR10", "AR100")
 @click.command("evaluate")
 @click.argument("gt", metavar="GT.json")
 @click.argument("results", metavar="RESULTS.json")
-@click.option("--json", "json_out", metavar="OUT", help="Also write the stats as one flat JSON object to OUT.")
+@click.option("--json", "json_out", metavar="OUT", help="Also write the stats as JSON to OUT: the AP stats as one flat object, plus "
+                   "\"hota\" / \"identity\" objects with --metrics.")
 @click.option("--per-category", is_flag=True, help="Add a table with AP/AR of every category.")
 @click.option("--metrics", "metrics_text", default="ap", show_default=True, metavar="LIST",
               help="Comma-separated: ap (YouTube-VIS AP/AR), hota (HOTA, DetA, AssA, LocA through TrackEval), "
