@@ -32,7 +32,11 @@ setup(
         "pycocotools>=2.0.7",
         "pyyaml>=6",
     ],
-    extras_require={"test": ["pytest>=7", "hypothesis>=6"]},
+    extras_require={
+        # HOTA through TrackEval (vistool evaluate --metrics hota); its wheel also pulls opencv-python
+        "metrics": ["trackeval==1.3.0"],
+        "test": ["pytest>=7", "hypothesis>=6", "trackeval==1.3.0"],
+    },
     entry_points={"console_scripts": ["vistool=vistool.cli:main"]},
     classifiers=[
         "Programming Language :: Python :: 3",

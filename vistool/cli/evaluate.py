@@ -23,36 +23,79 @@ PER_CATEGORY_KEYS = ("AP", "AP50", "AP75", "AR1", "AR10", "AR100")
 @click.command("evaluate")
 @click.argument("gt", metavar="GT.json")
 @click.argument("results", metavar="RESULTS.json")
-@click.option("--json", "json_out", metavar="OUT", help="Also write the stats as one flat JSON object to OUT.")
+@click.option("--json", "json_out", metavar="OUT", help="Also write the stats as JSON to OUT: the AP stats as one flat object, plus "
+                   "\"hota\" / \"identity\" objects with --metrics.")
 @click.option("--per-category", is_flag=True, help="Add a table with AP/AR of every category.")
-def evaluate(gt: str, results: str, json_out: str | None, per_category: bool) -> None:
+@click.option("--metrics", "metrics_text", default="ap", show_default=True, metavar="LIST",
+              help="Comma-separated: ap (YouTube-VIS AP/AR), hota (HOTA, DetA, AssA, LocA through TrackEval), "
+                   "identity (ID switches, fragments, split tracks per video).")
+@click.option("--per-video", is_flag=True, help="With identity: list every video, not only the 5 worst.")
+def evaluate(gt: str, results: str, json_out: str | None, per_category: bool, metrics_text: str,
+             per_video: bool) -> None:
     """YouTube-VIS / OVIS video AP and AR of RESULTS.json against the ground truth GT.json.
 
     Gives the official evaluator's numbers (AP, AP50, AP75, APs, APm, APl, AR1,
     AR10, AR100, ARs, ARm, ARl, plus AP/AR by occlusion when GT.json has OVIS
     occlusion labels). -1 means no ground truth in that range.
 
+    --metrics adds frame-level tracking metrics: HOTA with its detection,
+    association and localisation parts (class-averaged, detection-averaged,
+    class-agnostic), and identity errors a reviewer of pre-labels fixes by hand
+    (ID switches, fragmentations, ground-truth tracks split over two or more
+    predicted tracks), in total and for the 5 worst videos. With --json, the
+    AP stats stay flat at the top level and "hota" / "identity" objects (per
+    category and per video too) are added.
+
     \b
     Examples:
       vistool evaluate valid/instances.json results.json
       vistool eval valid/instances.json results.json --json metrics.json --per-category
+      vistool evaluate valid/instances.json results.json --metrics ap,hota,identity
     """
     from vistool.errors import InputError
     from vistool.eval.ytvis import evaluate_files
     from vistool.io.atomic import write_json
 
+    from vistool.eval.combined import parse_metrics
+
+    metrics = parse_metrics(metrics_text)
     console = echo_console()
-    with console.status("Evaluating…"):
-        result = evaluate_files(gt, results)
-    console.print(_stats_table(result))
-    if per_category:
-        console.print(_category_table(result))
+    if metrics != ("ap",):
+        payload = _evaluate_more(console, gt, results, metrics, per_category, per_video)
+    else:
+        with console.status("Evaluating…"):
+            result = evaluate_files(gt, results)
+        console.print(_stats_table(result))
+        if per_category:
+            console.print(_category_table(result))
+        payload = result.to_flat_json()
     if json_out:
         try:
-            write_json(json_out, result.to_flat_json(), indent=2)
+            write_json(json_out, payload, indent=2)
         except OSError as exc:
             raise InputError(f"{json_out}: cannot write the --json file ({exc.strerror or exc})") from None
         console.print(f"wrote {json_out}")
+
+
+def _evaluate_more(console, gt: str, results: str, metrics: tuple[str, ...], per_category: bool,
+                   per_video: bool) -> dict:
+    """AP (if asked) plus HOTA / identity tables; returns the --json payload."""
+    from vistool.cli.evaluate_tables import hota_table, identity_tables
+    from vistool.eval.combined import evaluate_metrics
+
+    with console.status("Evaluating…"):
+        ev = evaluate_metrics(gt, results, metrics)
+    if ev.ap is not None:
+        ev.ap.timings["load"] = ev.timings["load"]
+        console.print(_stats_table(ev.ap))
+        if per_category:
+            console.print(_category_table(ev.ap))
+    if ev.hota is not None:
+        console.print(hota_table(ev.hota))
+    if ev.identity is not None:
+        for table in identity_tables(ev.identity, per_video=per_video):
+            console.print(table)
+    return ev.to_json()
 
 
 def _fmt(value: float, digits: int = 4) -> str:

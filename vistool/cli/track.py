@@ -19,6 +19,12 @@ YouTube-VIS split folders (JPEGImages/ beside a dataset JSON).
 """
 
 
+HALF_HELP = ("Half precision: fp16 autocast on CUDA, bf16 autocast on CPU. Same tracks up to mask-boundary "
+             "pixels (demo AP within 0.01). On CPUs without native bf16 (no AVX512-BF16/AMX) it is NOT faster: "
+             "on this project's AVX2 AMD EPYC CPU bf16 ran 3x to 50x slower than fp32 "
+             "(benchmarks/bench_half.py); use it on GPUs.")
+
+
 def _common_options(func):
     options = [
         click.argument("inputs", nargs=-1, required=True),
@@ -44,6 +50,7 @@ def _common_options(func):
                      help="Process part K of N (0-based) of the videos, for runs split over processes or "
                           "machines (needs -o DIR). Under torchrun (RANK/WORLD_SIZE) and Slurm arrays "
                           "(SLURM_ARRAY_TASK_ID/COUNT) the part comes from the environment."),
+        click.option("--half", is_flag=True, help=HALF_HELP),
         click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
                      help="Change a setting of the model's config for this run (repeatable), e.g. "
                           "--set tracker.match_threshold=0.3 (rgnnvis) or --set frame_threshold=0.5 "
@@ -89,7 +96,8 @@ DEFAULT_METHOD = "rgnnvis"  # the bundled weights with the highest measured AP (
 
 def _run(track: bool, inputs: tuple[str, ...], method: str | None, weights: str | None, output: str,
          overlay: str | None, device: str, stride: int, max_frames: int | None, start: int,
-         score_threshold: float, overwrite: bool, settings: tuple[str, ...], shard: str | None) -> None:
+         score_threshold: float, overwrite: bool, settings: tuple[str, ...], shard: str | None,
+         half: bool = False) -> None:
     from vistool.engine.batch import BatchJob, run_batch
     from vistool.engine.infer import InferOptions
     from vistool.engine.shard import resolve_shard
@@ -97,7 +105,7 @@ def _run(track: bool, inputs: tuple[str, ...], method: str | None, weights: str 
     if method is None and weights is None:
         method = DEFAULT_METHOD
     options = InferOptions(stride=stride, max_frames=max_frames, start=start,
-                           score_threshold=score_threshold, track=track)
+                           score_threshold=score_threshold, track=track, half=half)
     single_file = output.lower().endswith(".json")
     if Path(output).exists() and Path(output).is_dir() == single_file:
         kind = "folder" if single_file else "file"

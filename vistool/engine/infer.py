@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from vistool.engine.heap import HeapTrimmer
+from vistool.engine.precision import autocast, model_device, to_float32
 from vistool.io import rle as rle_io
 from vistool.structures import Clip, FrameInstances, TrackResult, TrackSummary, VideoInfo, VideoResult
 
@@ -40,6 +41,7 @@ class InferOptions:
         start: first source frame to process.
         score_threshold: drop tracks (video level) and instances (per frame) below it.
         track: False for per-frame results (``vistool segment``): track ids are ignored.
+        half: autocast the model to 16 bits (fp16 on CUDA, bf16 on CPU; :mod:`vistool.engine.precision`).
     """
 
     stride: int = 1
@@ -47,6 +49,7 @@ class InferOptions:
     start: int = 0
     score_threshold: float = 0.0
     track: bool = True
+    half: bool = False
 
 
 @dataclass
@@ -208,9 +211,9 @@ def run_video(model, source: FrameSource, options: InferOptions = InferOptions()
     trimmer = HeapTrimmer()
     try:
         frames = source.open(options)
-        with torch.inference_mode():
+        with torch.inference_mode(), autocast(model_device(model), options.half):
             for clip in iter_clips(frames, session.clip_len):
-                outputs = session.step(clip)
+                outputs = [to_float32(out) for out in session.step(clip)]
                 if len(outputs) != len(clip):
                     raise RuntimeError(f"session returned {len(outputs)} frames for a clip of {len(clip)}")
                 for image, instances in zip(clip.images, outputs):

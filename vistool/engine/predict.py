@@ -10,7 +10,8 @@ from vistool.engine.sources import split_sources
 
 
 def predict_split(model, split_dir: str | Path, *, device: str = "cpu", max_videos: int | None = None,
-                  on_video: Callable[[str], None] | None = None) -> list[dict]:
+                  on_video: Callable[[str], None] | None = None,
+                  options: InferOptions = InferOptions()) -> list[dict]:
     """YouTube-VIS results records for the videos of a split folder.
 
     Args:
@@ -19,6 +20,7 @@ def predict_split(model, split_dir: str | Path, *, device: str = "cpu", max_vide
         device: where the model runs.
         max_videos: only the first N videos of the dataset.
         on_video: called with each video's name when it is done.
+        options: inference options (e.g. ``InferOptions(half=True)``).
 
     Returns:
         The results list (``video_id`` from the dataset, 1-based ``category_id``).
@@ -31,7 +33,7 @@ def predict_split(model, split_dir: str | Path, *, device: str = "cpu", max_vide
     records: list[dict] = []
     try:
         for source in split_sources(split_dir)[:max_videos]:
-            result, _ = run_video(model, source, InferOptions())
+            result, _ = run_video(model, source, options)
             records.extend(video_result_to_records(result, video_id=int(source.dataset_id)))
             if on_video is not None:
                 on_video(source.info.name)
