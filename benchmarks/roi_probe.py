@@ -5,7 +5,7 @@ method that pools RoIs from an FPN (EfficientVIS). For every ground-truth object
 a split, the box (its mask's box, scaled to the network input) is pooled with RoIAlign from each backbone
 stage (``c2``..``c5``) and each FPN level (``p2``..``p5``) of the checkpoint, averaged to a ``--grid`` x
 ``--grid`` grid and flattened; a multinomial logistic regression (full-batch L-BFGS, L2 ``--l2``, features
-standardised on the fit part) is fitted per level on the objects of a part of the videos and scored on the
+standardised on the fit part; one fit per ``--l2`` value) is fitted per level on the objects of a part of the videos and scored on the
 objects of the others (split by video, so one object never lands on both sides). The table gives, per level,
 its stride, the features' size, the accuracy on the fitted part and the held-out accuracy, beside chance
 (the most frequent category of the fitted part).
@@ -23,6 +23,10 @@ Also printed:
 
     vistool synth data/synth_probe --split train --videos 40 --seed 2024 --preset standard
     python benchmarks/roi_probe.py data/synth_probe/train/instances.json -w weights/efficientvis_mnv3s_synth.pt
+
+With ``--no-model`` only the probed frames go through the backbone, so many more videos fit in the same time
+(the probe needs many distinct objects: each object is seen in many frames, and a probe fitted on few
+objects learns those objects, e.g. their colours, rather than their categories).
 """
 
 from __future__ import annotations
@@ -95,8 +99,9 @@ def level_mapper(fpn_strides: dict[str, int]) -> tuple[LevelMapper, list[str]]:
 
 
 def collect(model, dataset: YtvisDataset, root: Path, videos: int, every: int, roi_size: int, grid: int,
-            min_area: float, max_frames: int | None = None) -> Samples:
-    """Pool every probed ground-truth box from every level; score the model's own classification."""
+            min_area: float, max_frames: int | None = None, with_model: bool = True) -> Samples:
+    """Pool every probed ground-truth box from every level; score the model's own classification
+    (``with_model``; else only the probed frames go through the backbone)."""
     body, fpn = model.backbone.backbone, model.backbone.fpn
     strides = {**body.strides, **fpn.strides}
     mapper, fpn_names = level_mapper(fpn.strides)
@@ -104,10 +109,12 @@ def collect(model, dataset: YtvisDataset, root: Path, videos: int, every: int, r
     model_label = {i: model.categories.index(c.name) if c.name in model.categories else -1
                    for i, c in enumerate(dataset.categories)}
     clip_len = int(getattr(model, "clip_len", 1))
-    has_decoder = hasattr(model, "decode") and hasattr(model, "hand_off")
+    has_decoder = with_model and hasattr(model, "decode") and hasattr(model, "hand_off")
     out = Samples()
     for vi, video in enumerate(dataset.videos[:videos]):
-        frames = read_frames(root, video.file_names[:max_frames])
+        names = video.file_names[:max_frames]
+        indices = list(range(0, len(names), 1 if has_decoder else every))
+        frames = read_frames(root, [names[i] for i in indices])
         queries = None
         for start in range(0, len(frames), clip_len):
             clip = frames[start:start + clip_len]
@@ -126,7 +133,7 @@ def collect(model, dataset: YtvisDataset, root: Path, videos: int, every: int, r
                     queries = model.hand_off(final.queries, real)
             sy, sx = meta.scale
             for t in range(real):
-                frame = start + t
+                frame = indices[start + t]
                 boxes, categories = ground_truth_boxes(dataset, video.id, frame, min_area)
                 if not categories:
                     continue
@@ -208,7 +215,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--min-area", type=float, default=64.0,
                         help="skip ground-truth masks smaller than this (original pixels)")
     parser.add_argument("--holdout", type=float, default=0.25, help="share of the videos held out")
-    parser.add_argument("--l2", type=float, default=1e-3, help="L2 penalty of the probe")
+    parser.add_argument("--l2", type=float, nargs="+", default=[1e-3, 1e-2, 1e-1],
+                        help="L2 penalties of the probe: one pair of columns each")
+    parser.add_argument("--no-model", action="store_true",
+                        help="skip the model's own classification (only the probed frames are read)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the held-out video draw")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     args = parser.parse_args(argv)
@@ -220,7 +230,7 @@ def main(argv: list[str] | None = None) -> None:
     dataset = load_dataset(args.gt)
     videos = min(args.videos, len(dataset.videos))
     samples = collect(model, dataset, args.gt.parent / "JPEGImages", videos, args.every, args.roi_size, args.grid,
-                      args.min_area, args.max_frames)
+                      args.min_area, args.max_frames, not args.no_model)
     if not samples.labels:
         raise SystemExit("no ground-truth object to probe")
     labels = torch.tensor(samples.labels)
@@ -236,19 +246,18 @@ def main(argv: list[str] | None = None) -> None:
     strides = {**body.strides, **fpn.strides}
     print(f"{args.weights}: {len(samples.labels)} objects ({n_fit} fitted from {videos - len(held)} videos, "
           f"{n_out} held out from {len(held)}), {classes} categories, every {args.every}. frame, RoI "
-          f"{args.roi_size} averaged to {args.grid}x{args.grid}, L2 {args.l2}\n")
-    print("| level | stride | features | probe accuracy, fitted part | probe accuracy, held out |")
-    print("|---|---|---|---|---|")
+          f"{args.roi_size} averaged to {args.grid}x{args.grid}; accuracy on the fitted part / held out\n")
+    penalties = " | ".join(f"L2 {l2:g}" for l2 in args.l2)
+    print(f"| level | stride | features | {penalties} |")
+    print("|---|---|---|" + "---|" * len(args.l2))
     names = sorted(samples.features, key=lambda n: (n[0] != "c", strides[n]))
-    for name in names:
-        feats = torch.cat(samples.features[name])
-        fit_acc, out_acc = probe(feats, labels, fit_mask, classes, args.l2)
-        print(f"| {name} | {strides[name]} | {feats.shape[1]} | {fit_acc:.3f} | {out_acc:.3f} |")
     fpn_names = [n for n in names if n in fpn.strides]
-    joint = torch.cat([torch.cat(samples.features[n]) for n in fpn_names], 1)
-    fit_acc, out_acc = probe(joint, labels, fit_mask, classes, args.l2)
-    print(f"| {'+'.join(fpn_names)} | - | {joint.shape[1]} | {fit_acc:.3f} | {out_acc:.3f} |")
-    print(f"| chance (most frequent category) | - | - | - | {chance:.3f} |")
+    blocks = {n: torch.cat(samples.features[n]) for n in names}
+    blocks["+".join(fpn_names)] = torch.cat([blocks[n] for n in fpn_names], 1)
+    for name, feats in blocks.items():
+        cells = " | ".join("{:.3f} / {:.3f}".format(*probe(feats, labels, fit_mask, classes, l2)) for l2 in args.l2)
+        print(f"| {name} | {strides.get(name, '-')} | {feats.shape[1]} | {cells} |")
+    print(f"| chance (most frequent category of the fitted part) | - | - |{f' {chance:.3f} |' * len(args.l2)}")
     sides = np.array(samples.sides)
     print(f"\nbox side sqrt(w*h) at the inference size: min {sides.min():.1f}, 5% {np.percentile(sides, 5):.1f}, "
           f"median {np.median(sides):.1f}, 95% {np.percentile(sides, 95):.1f}, max {sides.max():.1f} px")

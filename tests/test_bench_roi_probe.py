@@ -59,15 +59,23 @@ def test_roi_probe_runs_on_a_synthetic_split_with_the_bundled_weights(tmp_path, 
     capsys.readouterr()
     probe.main([str(tmp_path / "valid" / "instances.json"), "-w", str(ROOT / "weights" / "efficientvis_mnv3s_synth.pt"),
                 "--videos", "3", "--max-frames", "7", "--every", "3", "--grid", "1", "--holdout", "0.34",
-                "--min-area", "4"])
+                "--min-area", "4", "--l2", "0.01", "0.1"])
     out = capsys.readouterr().out
     rows = {line.split(" | ")[0].strip("| "): line for line in out.splitlines() if line.startswith("| ")}
     for level in ("c2", "c3", "c4", "c5", "p2", "p3", "p4", "p5", "p2+p3+p4+p5"):
-        accuracy = float(rows[level].rstrip(" |").split(" | ")[-1])
-        assert 0.0 <= accuracy <= 1.0
+        cells = rows[level].rstrip(" |").split(" | ")[3:]
+        assert len(cells) == 2  # one per --l2
+        for cell in cells:
+            fitted, held_out = (float(a) for a in cell.split(" / "))
+            assert 0.0 <= fitted <= 1.0 and 0.0 <= held_out <= 1.0
     assert rows["p2"].split(" | ")[2] == "64"  # grid 1: the FPN's 64 channels
     assert "MultiScaleRoIAlign level of these boxes: p2" in out
     assert "model's own classification (final iteration, clips of 6 with hand-off)" in out
+    probe.main([str(tmp_path / "valid" / "instances.json"), "-w", str(ROOT / "weights" / "efficientvis_mnv3s_synth.pt"),
+                "--videos", "3", "--max-frames", "4", "--every", "2", "--holdout", "0.34", "--min-area", "4",
+                "--no-model"])
+    out = capsys.readouterr().out
+    assert "| p2 | 4 | 256 |" in out and "model's own classification" not in out
     with pytest.raises(SystemExit, match="one side empty"):
         probe.main([str(tmp_path / "valid" / "instances.json"), "-w",
                     str(ROOT / "weights" / "efficientvis_mnv3s_synth.pt"), "--videos", "1", "--max-frames", "2",
