@@ -1,4 +1,5 @@
-"""benchmarks/roi_probe.py: the linear probe of the category from RoI features at ground-truth boxes."""
+"""benchmarks/roi_probe.py (the linear probe of the category from RoI features at ground-truth boxes) and
+benchmarks/frame_ap.py --coverage-by-clip, both written for the EfficientVIS diagnosis."""
 
 from __future__ import annotations
 
@@ -80,3 +81,19 @@ def test_roi_probe_runs_on_a_synthetic_split_with_the_bundled_weights(tmp_path, 
         probe.main([str(tmp_path / "valid" / "instances.json"), "-w",
                     str(ROOT / "weights" / "efficientvis_mnv3s_synth.pt"), "--videos", "1", "--max-frames", "2",
                     "--min-area", "4"])
+
+
+def test_frame_ap_coverage_by_clip_counts_masks_per_clip_of_frames():
+    from test_eval_ytvis import dataset, mask
+
+    frame_ap = _script("frame_ap")
+    obj = mask(8, 8, (0, 4, 0, 4))
+    gt = dataset(8, 8, 5, [(1, 1, 1, [obj] * 5)])
+    gt.videos[0].file_names = [f"v/{i}.jpg" for i in range(5)]
+    coco_gt, image_of = frame_ap.ground_truth(gt)
+    frame_of = {image_of[n]: f for f, n in enumerate(gt.videos[0].file_names)}
+    far = mask(8, 8, (6, 8, 6, 8))
+    dts = [{"image_id": image_of["v/0.jpg"], "segmentation": obj}, {"image_id": image_of["v/1.jpg"], "segmentation": far},
+           {"image_id": image_of["v/4.jpg"], "segmentation": obj}]
+    rows = frame_ap.coverage_by_clip(coco_gt, dts, frame_of, clip_len=2, clips=1)
+    assert rows == [("0-1", 2, 0.5), ("2+", 3, pytest.approx(1 / 3))]
