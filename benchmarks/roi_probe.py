@@ -5,10 +5,10 @@ method that pools RoIs from an FPN (EfficientVIS). For every ground-truth object
 a split, the box (its mask's box, scaled to the network input) is pooled with RoIAlign from each backbone
 stage (``c2``..``c5``) and each FPN level (``p2``..``p5``) of the checkpoint, averaged to a ``--grid`` x
 ``--grid`` grid and flattened; a multinomial logistic regression (full-batch L-BFGS, L2 ``--l2``, features
-standardised on the fit part; one fit per ``--l2`` value) is fitted per level on the objects of a part of the videos and scored on the
-objects of the others (split by video, so one object never lands on both sides). The table gives, per level,
-its stride, the features' size, the accuracy on the fitted part and the held-out accuracy, beside chance
-(the most frequent category of the fitted part).
+standardised on the fit part; one fit per ``--l2`` value) is fitted per level on the objects of a part of
+the videos and scored on the objects of the others (split by video, so one object never lands on both
+sides). The table gives, per level, its stride, the features' size, and per penalty the accuracy on the
+fitted part / held out, beside chance (the most frequent category of the fitted part).
 
 Also printed:
 

@@ -59,7 +59,7 @@ def test_roi_probe_runs_on_a_synthetic_split_with_the_bundled_weights(tmp_path, 
     probe = _script("roi_probe")
     capsys.readouterr()
     probe.main([str(tmp_path / "valid" / "instances.json"), "-w", str(ROOT / "weights" / "efficientvis_mnv3s_synth.pt"),
-                "--videos", "3", "--max-frames", "7", "--every", "3", "--grid", "1", "--holdout", "0.34",
+                "--videos", "3", "--max-frames", "6", "--every", "3", "--grid", "1", "--holdout", "0.34",
                 "--min-area", "4", "--l2", "0.01", "0.1"])
     out = capsys.readouterr().out
     rows = {line.split(" | ")[0].strip("| "): line for line in out.splitlines() if line.startswith("| ")}
@@ -93,7 +93,8 @@ def test_frame_ap_coverage_by_clip_counts_masks_per_clip_of_frames():
     coco_gt, image_of = frame_ap.ground_truth(gt)
     frame_of = {image_of[n]: f for f, n in enumerate(gt.videos[0].file_names)}
     far = mask(8, 8, (6, 8, 6, 8))
-    dts = [{"image_id": image_of["v/0.jpg"], "segmentation": obj}, {"image_id": image_of["v/1.jpg"], "segmentation": far},
+    dts = [{"image_id": image_of["v/0.jpg"], "segmentation": obj},
+           {"image_id": image_of["v/1.jpg"], "segmentation": far},
            {"image_id": image_of["v/4.jpg"], "segmentation": obj}]
     rows = frame_ap.coverage_by_clip(coco_gt, dts, frame_of, clip_len=2, clips=1)
     assert rows == [("0-1", 2, 0.5), ("2+", 3, pytest.approx(1 / 3))]
