@@ -6,6 +6,11 @@ mask and box AP, with categories and class-agnostic (all categories merged into 
 
     vistool segment data/synth_tune/valid -m rgnnvis -w weights/rgnnvis_mnv3s_synth.pt -o runs/seg
     python benchmarks/frame_ap.py data/synth_tune/valid/instances.json runs/seg
+
+With ``--coverage-by-clip T`` it also prints, per clip of T frames (the first three clips, then every later
+frame together), the share of the ground-truth masks that some instance of their frame overlaps at mask
+IoU >= 0.5: for a clip-by-clip method (EfficientVIS) a fall from clip to clip shows objects lost at the
+query hand-off between clips.
 """
 
 from __future__ import annotations
@@ -79,12 +84,32 @@ def coco_stats(gt: dict, dts: list[dict], iou_type: str, agnostic: bool) -> dict
     return {name: float(evaluator.stats[i]) for name, i in STATS.items()}
 
 
+def coverage_by_clip(gt: dict, dts: list[dict], frame_of: dict[int, int], clip_len: int, clips: int = 3
+                     ) -> list[tuple[str, int, float]]:
+    """(frames, ground-truth masks, share covered at mask IoU >= 0.5 by an instance of the same frame) for the
+    first ``clips`` clips of ``clip_len`` frames and for all later frames together."""
+    by_image: dict[int, list[dict]] = {}
+    for d in dts:
+        by_image.setdefault(d["image_id"], []).append(d["segmentation"])
+    total, covered = [0] * (clips + 1), [0] * (clips + 1)
+    for ann in gt["annotations"]:
+        group = min(frame_of[ann["image_id"]] // clip_len, clips)
+        total[group] += 1
+        masks = by_image.get(ann["image_id"], [])
+        covered[group] += bool(masks) and float(rle.ious([ann["segmentation"]], masks).max()) >= 0.5
+    names = [f"{k * clip_len}-{(k + 1) * clip_len - 1}" for k in range(clips)] + [f"{clips * clip_len}+"]
+    return [(n, t, c / t if t else float("nan")) for n, t, c in zip(names, total, covered)]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("gt", type=Path, help="ground-truth dataset JSON")
     parser.add_argument("segments", type=Path, help="vistool segment output: a file or a folder of files")
+    parser.add_argument("--coverage-by-clip", type=int, metavar="T",
+                        help="also print the share of ground-truth masks covered, per clip of T frames")
     args = parser.parse_args()
-    gt, image_of = ground_truth(load_dataset(args.gt))
+    dataset = load_dataset(args.gt)
+    gt, image_of = ground_truth(dataset)
     dts = detections(args.segments, image_of)
     print(f"{len(gt['annotations'])} ground-truth masks in {len(gt['images'])} frames, {len(dts)} instances\n")
     print("| masks / boxes | categories | " + " | ".join(STATS) + " |")
@@ -94,6 +119,11 @@ def main() -> None:
             stats = coco_stats(gt, dts, iou_type, agnostic)
             row = " | ".join(f"{stats[k]:.3f}" for k in STATS)
             print(f"| {label} | {'merged' if agnostic else 'per category'} | {row} |")
+    if args.coverage_by_clip:
+        frame_of = {image_of[name]: f for video in dataset.videos for f, name in enumerate(video.file_names)}
+        print("\n| frames | ground-truth masks | covered (mask IoU >= 0.5) |\n|---|---|---|")
+        for frames, count, share in coverage_by_clip(gt, dts, frame_of, args.coverage_by_clip):
+            print(f"| {frames} | {count} | {share:.3f} |")
 
 
 if __name__ == "__main__":
