@@ -41,13 +41,14 @@ def stub_model(monkeypatch):
     for are appended to ``model.requested_methods``."""
     from tests.stub_model import StubModel
     import vistool.engine.batch as batch
+    from vistool.methods.build import Provenance
 
     model = StubModel()
     model.requested_methods = []
 
     def build(method, weights, device, settings=()):
         model.requested_methods.append(method)
-        return model
+        return model, Provenance(None, None, {"stub": True})
 
     monkeypatch.setattr(batch, "build_model", build)
     return model

@@ -70,7 +70,6 @@ class StubModel:
         self.clip_len = clip_len
         self.categories = categories or ["blob"]
         self.max_jump = max_jump
-        self.checkpoint_info = {"path": None, "sha256": None, "config": {"stub": True}}
 
     def new_session(self, info: VideoInfo) -> StubSession:
         return StubSession(self.clip_len, self.max_jump)

@@ -82,18 +82,17 @@ def test_segment_writes_per_frame_records(tmp_path, run_cli, stub_model):
 
 def test_weights_alone_choose_the_method_and_are_recorded(tmp_path, run_cli, monkeypatch):
     """`--weights` without `--method` loads that checkpoint's method; the meta file records its sha256."""
-    import vistool.weights as weights_mod
+    import vistool.methods.build as build_mod
     from tests.stub_model import StubModel
+    from vistool.methods.build import Provenance
 
     seen = {}
 
     def fake_load(method, weights, device, settings=()):
         seen.update(method=method, weights=weights)
-        model = StubModel()
-        model.checkpoint_info = {"path": weights, "sha256": "ab" * 32, "config": {}}
-        return model
+        return StubModel(), Provenance(weights, "ab" * 32, {})
 
-    monkeypatch.setattr(weights_mod, "load_model", fake_load)
+    monkeypatch.setattr(build_mod, "load_model", fake_load)
     write_squares_video(tmp_path / "v.mp4", num_frames=3)
     (tmp_path / "w.pt").write_bytes(b"x")
     run = run_cli("track", tmp_path / "v.mp4", "-w", tmp_path / "w.pt", "-o", tmp_path / "out.json")

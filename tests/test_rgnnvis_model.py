@@ -248,7 +248,7 @@ def test_unknown_track_class_source_is_a_config_error():
 
 def test_configs_load_and_paper_config_matches_table8():
     from vistool.engine.train import load_run_file
-    from vistool.weights import build_model
+    from vistool.methods.build import build_model
 
     module = load_module("rgnnvis")
     paper = load_run_file(ROOT / "configs" / "rgnnvis_r50_ytvis.yaml")
@@ -287,7 +287,7 @@ def test_cli_train_runs_both_stages(tmp_path, run_cli):
     assert stages.count("detector") == 2 and stages.count("tracker") == 2
     last = json.loads(records[-1])
     assert {"score", "seg", "match", "init"} <= set(last)
-    from vistool.weights import load_checkpoint_model
+    from vistool.methods.build import load_checkpoint_model
 
     model, ck = load_checkpoint_model(out / "model.pt", "rgnnvis")
     assert ck["method"] == "rgnnvis" and model.config.clip_len == 3

@@ -6,10 +6,9 @@ import pytest
 import torch
 from torch import nn
 
-from vistool.methods.rgnnvis.track_manager import (allocate, associate, gather_rows, keep_best_claimant,
-                                                    scatter_new)
+from vistool.tracking.slots import allocate, associate, gather_rows, keep_best_claimant, scatter_new
 from vistool.methods.rgnnvis.tracker import RecurrentTracker, TrackerConfig, label_map
-from vistool.models.heads.yolact import Detections
+from vistool.models.detections import Detections
 
 
 def test_associate_best_detection_above_threshold_with_masked_pairs():

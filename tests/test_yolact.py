@@ -6,8 +6,11 @@ import math
 
 import torch
 
-from vistool.models.heads.yolact import HeadOutput, YolactConfig, YolactHead, assemble_masks, box_masks
-from vistool.models.heads.yolact_loss import ImageTargets, assign_locations, centerness, yolact_loss
+from vistool.models.detections import box_masks
+from vistool.models.heads.fcos import assign_locations, centerness
+from vistool.models.heads.yolact import HeadOutput, YolactConfig, YolactHead, assemble_masks
+from vistool.models.heads.yolact_loss import yolact_loss
+from vistool.models.targets import ImageTargets
 
 STRIDES = {"p3": 8, "p4": 16, "p5": 32}
 
@@ -78,12 +81,12 @@ def test_fcos_assignment_levels_centre_and_ambiguity():
     head = YolactHead(_cfg(center_radius=1.5), 8, STRIDES, num_classes=2)
     out = head(_feats(b=1))
     small = torch.tensor([[8.0, 8.0, 24.0, 24.0]])  # reach <= 16 at its centre: level p3
-    assign = assign_locations(out, small, head.cfg)
+    assign = assign_locations(out.points, out.strides, out.level, small, head.cfg.center_radius, head.cfg.size_bounds)
     pos = (assign == 0).nonzero().flatten()
     assert len(pos) > 0 and torch.all(out.level[pos] == 0)
     assert torch.all((out.points[pos] > 8) & (out.points[pos] < 24))
     both = torch.tensor([[12.0, 12.0, 44.0, 44.0], [20.0, 20.0, 40.0, 40.0]])  # both fit p3 at (28, 28)
-    assign = assign_locations(out, both, head.cfg)
+    assign = assign_locations(out.points, out.strides, out.level, both, head.cfg.center_radius, head.cfg.size_bounds)
     at = ((out.points - torch.tensor([28.0, 28.0])).abs().sum(1) == 0) & (out.level == 0)
     assert assign[at].tolist() == [1]  # the smaller object wins at a shared location
     ctr = centerness(torch.tensor([[2.0, 2.0, 2.0, 2.0], [1.0, 1.0, 3.0, 1.0]]))

@@ -65,7 +65,8 @@ def _print_config(name: str) -> None:
 
     from vistool.errors import InputError
     from vistool.methods import METHODS
-    from vistool.weights import default_weights, full_config, read_checkpoint
+    from vistool.methods.build import full_config
+    from vistool.weights import default_weights, read_checkpoint
 
     if Path(name).is_file():
         path = Path(name)

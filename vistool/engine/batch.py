@@ -83,8 +83,8 @@ class BatchSummary:
 
 def build_model(method: str | None, weights: str | None, device: str, settings: tuple[str, ...] = ()):
     """Build a method's model with its weights (the bundled ones when ``weights`` is None) and ``KEY=VALUE``
-    settings applied to its config."""
-    from vistool.weights import load_model
+    settings applied to its config; return it and its :class:`~vistool.methods.build.Provenance`."""
+    from vistool.methods.build import load_model
 
     return load_model(method, weights, device, settings)
 
@@ -102,15 +102,18 @@ def resolve_device(name: str) -> str:
     return name
 
 
-def run_batch(job: BatchJob, reporter: Reporter | None = None, model=None) -> BatchSummary:
-    """Run ``job``; return what was done, skipped and what failed."""
+def run_batch(job: BatchJob, reporter: Reporter | None = None, model=None, provenance=None) -> BatchSummary:
+    """Run ``job``; return what was done, skipped and what failed.
+
+    ``model`` (with its ``provenance``, for the ``.meta.json``) is built from the job when not given.
+    """
     reporter = reporter or SilentReporter()
     items = expand_sources(job.inputs)
     if not items:
         raise InputError(f"no videos found in: {' '.join(job.inputs)}")
     summary = BatchSummary(total=len(items))
-    model = model if model is not None else build_model(job.method, job.weights, resolve_device(job.device),
-                                                          job.settings)
+    if model is None:
+        model, provenance = build_model(job.method, job.weights, resolve_device(job.device), job.settings)
     for item in items:
         name = source_name(item)
         target = job.output if job.single_file else job.output / f"{name}.json"
@@ -119,7 +122,7 @@ def run_batch(job: BatchJob, reporter: Reporter | None = None, model=None) -> Ba
             continue
         try:
             source = open_source(item)
-            _run_one(job, model, source, target, reporter)
+            _run_one(job, model, provenance, source, target, reporter)
             summary.done.append(name)
         except VistoolError as exc:
             if job.single_file or len(items) == 1:
@@ -136,7 +139,7 @@ def _overlay_path(job: BatchJob, name: str) -> Path | None:
     return job.overlay if job.single_file else job.overlay / f"{name}.mp4"
 
 
-def _run_one(job: BatchJob, model, source: FrameSource, target: Path, reporter: Reporter) -> None:
+def _run_one(job: BatchJob, model, provenance, source: FrameSource, target: Path, reporter: Reporter) -> None:
     name = source.info.name
     total = source.info.num_frames
     if total is not None:
@@ -150,7 +153,7 @@ def _run_one(job: BatchJob, model, source: FrameSource, target: Path, reporter: 
                                on_frames=reporter.advance)
     if result.num_frames == 0:
         raise InputError(f"{source.info.source}: no frames to process (check --start/--max-frames)")
-    result.meta = _meta(job, model, result, time.perf_counter() - began)
+    result.meta = _meta(job, model, provenance, result, time.perf_counter() - began)
     if not job.options.track:
         _write_frames(target, result, frames)
     elif job.single_file:
@@ -160,15 +163,15 @@ def _run_one(job: BatchJob, model, source: FrameSource, target: Path, reporter: 
     reporter.end_video(name, ok=True, message=f"{len(result.tracks)} tracks, {result.num_frames} frames")
 
 
-def _meta(job: BatchJob, model, result: VideoResult, seconds: float) -> dict:
-    info = getattr(model, "checkpoint_info", None) or {}
+def _meta(job: BatchJob, model, provenance, result: VideoResult, seconds: float) -> dict:
+    """The ``.meta.json`` of one result: method, weights and their provenance, options, speed."""
     return {
         "vistool_version": __version__,
         "method": getattr(model, "method", None) or job.method,
-        "weights": info.get("path", job.weights),
-        "weights_sha256": info.get("sha256"),
-        "config": info.get("config"),
-        "settings": info.get("settings", []),
+        "weights": provenance.path if provenance is not None else job.weights,
+        "weights_sha256": provenance.sha256 if provenance is not None else None,
+        "config": provenance.config if provenance is not None else None,
+        "settings": provenance.settings if provenance is not None else [],
         "options": {"stride": job.options.stride, "start": job.options.start,
                     "max_frames": job.options.max_frames, "score_threshold": job.options.score_threshold},
         "frames": result.num_frames,

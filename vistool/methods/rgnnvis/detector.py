@@ -10,15 +10,13 @@ The backbone also returns the two stages read by the appearance network
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-import torch
 from torch import Tensor, nn
 
 from vistool.models.backbone import Backbone, BackboneConfig, FPN
-from vistool.models.heads.yolact import Detections, HeadOutput, YolactConfig, YolactHead
-from vistool.models.heads.yolact_loss import ImageTargets, yolact_loss
-from vistool.structures import ClipSample
+from vistool.models.detections import Detections
+from vistool.models.heads.yolact import HeadOutput, YolactConfig, YolactHead
+from vistool.models.heads.yolact_loss import yolact_loss
+from vistool.models.targets import ImageTargets
 
 
 def build_backbone(cfg: BackboneConfig, appearance_features: tuple[str, ...]) -> Backbone:
@@ -62,39 +60,3 @@ class YolactDetector(nn.Module):
     def loss(self, out: HeadOutput, targets: list[ImageTargets]) -> dict[str, Tensor]:
         """Weighted detector loss terms of a batch of frames."""
         return yolact_loss(out, targets, self.head.cfg)
-
-
-@dataclass
-class FrameTargets:
-    """Annotations of one frame of a training clip, with the clip's instance indices.
-
-    Attributes:
-        boxes: (K, 4); labels: (K,); masks: (K, H, W) bool; present: (K,) bool.
-    """
-
-    boxes: Tensor
-    labels: Tensor
-    masks: Tensor
-    present: Tensor
-
-    def image_targets(self) -> ImageTargets:
-        """Only the objects present in the frame."""
-        p = self.present
-        return ImageTargets(self.boxes[p], self.labels[p], self.masks[p])
-
-
-def frame_targets(sample: ClipSample, t: int) -> FrameTargets:
-    """The annotations of frame ``t`` of ``sample``."""
-    return FrameTargets(sample.boxes[:, t].float(), sample.labels, sample.masks[:, t], sample.present[:, t])
-
-
-@torch.no_grad()
-def padding_mask(batch: int, image_size: tuple[int, int], padded_size: tuple[int, int], stride: int,
-                 device: torch.device) -> Tensor:
-    """(B, Hp / stride, Wp / stride) bool, True on cells outside the unpadded image."""
-    h, w = image_size
-    hs, ws = padded_size[0] // stride, padded_size[1] // stride
-    ys = (torch.arange(hs, device=device) + 0.5) * stride
-    xs = (torch.arange(ws, device=device) + 0.5) * stride
-    pad = (ys[:, None] >= h) | (xs[None, :] >= w)
-    return pad[None].expand(batch, hs, ws)
