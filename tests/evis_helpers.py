@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import torch
 
+from vistool.methods import efficientvis
 from vistool.methods.efficientvis import Config, Model
-from vistool.models.backbone import BackboneConfig
-from vistool.models.transform import TransformConfig
 from vistool.structures import ClipBatch, ClipSample
 
 H, W = 48, 64
@@ -15,13 +16,7 @@ CATEGORIES = ["square", "disc"]
 
 def tiny_config(**over) -> Config:
     """A model small enough to train for a few dozen steps in seconds on one CPU core."""
-    base = dict(backbone=BackboneConfig(name="resnet18", norm="gn", weights="none", in_features=("c2", "c3"),
-                                        fpn_channels=32, freeze_at=0),
-                transform=TransformConfig(min_size=H, max_size=W), clip_len=3, num_queries=4, num_stages=2,
-                num_heads=4, ffn_dim=64, dynamic_dim=8, roi_size=7, roi_sampling=1, fc_pool=3, mask_convs=1,
-                mask_dim=16, reg_layers=1)
-    base.update(over)
-    return Config(**base)
+    return replace(efficientvis.tiny_config(), **over)
 
 
 def tiny_model(seed: int = 0, **over) -> Model:

@@ -22,8 +22,7 @@ def models(show_config: str | None) -> None:
     from rich.table import Table
 
     from vistool.cli import echo_console
-    from vistool.errors import MethodError
-    from vistool.methods import METHODS, load_module
+    from vistool.methods import METHODS, NOT_IN_THIS_VERSION, load_module
     from vistool.weights import read_manifest
 
     entries = read_manifest()
@@ -35,14 +34,13 @@ def models(show_config: str | None) -> None:
         try:
             load_module(name)
             available = "yes"
-        except MethodError:
-            available = "not yet"
         except Exception as exc:  # noqa: BLE001 - a broken method must not hide the others
             available = f"import error ({type(exc).__name__})"
         count = sum(e["method"] == name for e in entries)
         methods.add_row(name, "online" if spec.online else "clip-level", available, str(count) if count else "-",
                         spec.title)
     console.print(methods)
+    console.print(f"Not in this version: {', '.join(NOT_IN_THIS_VERSION)}")
     weights = Table(title="Bundled weights")
     for column in ("method", "file", "data", "metrics", "sha256"):
         weights.add_column(column)

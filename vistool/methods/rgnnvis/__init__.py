@@ -10,8 +10,8 @@ manager), :mod:`.identity` and :mod:`.losses` (training targets and Eq. 8),
 (what the model hands on), :mod:`.session` (per-video state of online inference).
 """
 
-from vistool.methods.rgnnvis.config import Config, LossConfig
+from vistool.methods.rgnnvis.config import Config, LossConfig, tiny_config
 from vistool.methods.rgnnvis.model import Model
 from vistool.methods.rgnnvis.tracker import TrackerConfig
 
-__all__ = ["Config", "LossConfig", "Model", "TrackerConfig"]
+__all__ = ["Config", "LossConfig", "Model", "TrackerConfig", "tiny_config"]

@@ -71,3 +71,13 @@ class Config:
             raise ConfigError(f"track_class: unknown '{self.track_class}'; choose one of {list(TRACK_CLASS_SOURCES)}")
         if self.presence_power < 0:
             raise ConfigError(f"presence_power: must be >= 0, got {self.presence_power}")
+
+
+def tiny_config() -> Config:
+    """A model small enough for the contract test to train on CPU in seconds (48 x 64 frames)."""
+    return Config(backbone=BackboneConfig(name="resnet18", norm="gn", weights="none", in_features=("c3", "c4", "c5"),
+                                          fpn_channels=16, extra_levels="none"),
+                  detector=YolactConfig(levels=("p3", "p4", "p5"), channels=16, tower_convs=1, num_prototypes=4,
+                                        size_bounds=(16.0, 32.0), max_detections=4),
+                  tracker=TrackerConfig(embed_dim=16, appearance_dim=8, max_tracks=6),
+                  transform=TransformConfig(min_size=48, max_size=64), clip_len=3)
