@@ -8,8 +8,7 @@ import pytest
 import torch
 
 from vistool.models import box_ops, losses, matching
-from vistool.models.layers import MLP, MultiLevelRoIAlign, level_roi_align, masked_average, sine_encoding_1d, \
-    sine_encoding_2d
+from vistool.models.layers import MultiLevelRoIAlign, sine_encoding_1d, sine_encoding_2d
 from vistool.models.transform import FrameTransform, ImageMeta, TransformConfig
 
 
@@ -25,29 +24,11 @@ def test_sine_encodings_shapes_and_values():
     assert torch.allclose(pos[0, :, :, :5], pos[0, :, :, :5]) and not torch.allclose(pos[0, 8:, :, 4], pos[1, 8:, :, 4])
 
 
-def test_mlp_layers():
-    mlp = MLP(4, 16, 3, num_layers=3, norm=True)
-    assert sum(isinstance(m, torch.nn.Linear) for m in mlp.modules()) == 3
-    assert mlp(torch.randn(2, 5, 4)).shape == (2, 5, 3)
-
-
-def test_roi_align_wrappers_pool_the_box_content():
-    feat = torch.zeros(1, 1, 8, 8)
-    feat[0, 0, 1:5, 1:5] = 1.0  # stride 4: cells 1..4 cover pixels 4..20
-    out = level_roi_align(feat, [torch.tensor([[8.0, 8.0, 16.0, 16.0], [24.0, 24.0, 32.0, 32.0]])], 2, stride=4)
-    assert out.shape == (2, 1, 2, 2)
-    assert torch.allclose(out[0], torch.ones(1, 2, 2)) and torch.allclose(out[1], torch.zeros(1, 2, 2))
+def test_multi_level_roi_align_pools_every_box():
     feats = {"p2": torch.randn(2, 3, 16, 16), "p3": torch.randn(2, 3, 8, 8)}
     pooler = MultiLevelRoIAlign(["p2", "p3"], 4)
     boxes = [torch.tensor([[0.0, 0.0, 20.0, 20.0]]), torch.tensor([[4.0, 4.0, 60.0, 60.0], [1, 1, 9, 9.0]])]
     assert pooler(feats, boxes, (64, 64)).shape == (3, 3, 4, 4)
-
-
-def test_masked_average():
-    feats = torch.arange(2 * 4 * 4, dtype=torch.float32).reshape(2, 4, 4)
-    masks = torch.zeros(1, 4, 4)
-    masks[0, 0, 0] = 1
-    assert torch.allclose(masked_average(feats, masks), torch.tensor([[0.0, 16.0]]))
 
 
 def test_dice_bce_and_box_losses():

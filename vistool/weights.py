@@ -37,7 +37,12 @@ from vistool.io.atomic import atomic_path
 log = logging.getLogger(__name__)
 
 FORMAT = "vistool-checkpoint"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+# version 2: every method holds the shared backbone + FPN (models.backbone.BackboneWithFPN) as ``backbone``;
+# a version-1 RGNNVIS++ checkpoint held its backbone bare and its FPN in the detector: renamed on reading
+RENAMED_IN_2: dict[str, tuple[tuple[str, str], ...]] = {
+    "rgnnvis": (("backbone.body.", "backbone.backbone.body."), ("detector.fpn.", "backbone.fpn.")),
+}
 MANIFEST_NAME = "manifest.json"
 
 
@@ -119,7 +124,19 @@ def check_checkpoint(data: Any, path: str | os.PathLike) -> dict[str, Any]:
     for key in ("method", "config", "categories", "state_dict"):
         if key not in data:
             raise CheckpointError(f"{path}: checkpoint lacks '{key}'")
-    return data
+    return upgrade(data)
+
+
+def upgrade(data: dict[str, Any]) -> dict[str, Any]:
+    """A checkpoint of an older format version with its tensor names as this version has them."""
+    if data.get("format_version", 1) >= 2:
+        return data
+    renames = RENAMED_IN_2.get(data["method"], ())
+
+    def rename(key: str) -> str:
+        return next((new + key[len(old):] for old, new in renames if key.startswith(old)), key)
+
+    return {**data, "format_version": 2, "state_dict": {rename(k): v for k, v in data["state_dict"].items()}}
 
 
 BACKBONE_BODY = "backbone.body."  # a method's Backbone module holds the torchvision network as ``body``

@@ -41,12 +41,13 @@ from vistool.errors import MethodError
 from vistool.methods.base import Session, VisModel
 from vistool.methods.rgnnvis.appearance import AppearanceNet
 from vistool.methods.rgnnvis.config import Config
-from vistool.methods.rgnnvis.detector import YolactDetector, build_backbone
+from vistool.methods.rgnnvis.detector import YolactDetector
 from vistool.methods.rgnnvis.losses import tracker_loss
 from vistool.methods.rgnnvis.outputs import ClipRun, FrameStep, Perception
 from vistool.methods.rgnnvis.session import DetectorSession, RGNNVISSession
 from vistool.methods.rgnnvis.track_manager import TrackState
 from vistool.methods.rgnnvis.tracker import RecurrentTracker
+from vistool.models.backbone import build_backbone
 from vistool.models.detections import Detections
 from vistool.models.targets import frame_targets, padding_mask
 from vistool.models.transform import FrameTransform, ImageMeta
@@ -64,10 +65,10 @@ class Model(VisModel):
             raise MethodError("rgnnvis appearance_features: give exactly two backbone stages, e.g. [c4, c5]")
         num_classes = len(self.categories)
         self.transform = FrameTransform(config.transform)
-        self.backbone = build_backbone(config.backbone, config.appearance_features)
-        self.detector = YolactDetector(config.backbone, self.backbone, config.detector, num_classes)
+        self.backbone = build_backbone(config.backbone, extra_features=tuple(config.appearance_features))
+        self.detector = YolactDetector(self.backbone, config.detector, num_classes)
         c4, c5 = config.appearance_features
-        self.appearance = AppearanceNet((self.backbone.channels[c4], self.backbone.channels[c5]),
+        self.appearance = AppearanceNet((self.backbone.stage_channels[c4], self.backbone.stage_channels[c5]),
                                         config.tracker.appearance_dim, config.tracker.positional)
         self.tracker = RecurrentTracker(config.tracker, num_classes, self.appearance.out_dim)
         self.feature_dropout = nn.Dropout2d(config.feature_dropout)
@@ -114,11 +115,12 @@ class Model(VisModel):
         """
         frozen = self.stage == "tracker" or not torch.is_grad_enabled()
         with torch.set_grad_enabled(not frozen and torch.is_grad_enabled()):
-            feats = self.backbone(images)
+            feats = self.backbone.stages(images)
         if dropout:
             feats = {k: self.feature_dropout(v) for k, v in feats.items()}
         with torch.no_grad():
-            dets = self.detector.detect(self.detector(feats), [tuple(image_size)] * images.shape[0])
+            levels = self.backbone.pyramid(feats)
+            dets = self.detector.detect(self.detector(levels), [tuple(image_size)] * images.shape[0])
         padded = (int(images.shape[-2]), int(images.shape[-1]))
         pad = padding_mask(images.shape[0], tuple(image_size), padded, dets.mask_stride, images.device)
         c4, c5 = self.config.appearance_features
