@@ -40,7 +40,7 @@ def stub_model(monkeypatch):
     """Make ``vistool track``/``segment`` run the stub model instead of a real method; the methods asked
     for are appended to ``model.requested_methods``."""
     from tests.stub_model import StubModel
-    import vistool.engine.batch as batch
+    import vistool.methods.build as build_mod
     from vistool.methods.build import Provenance
 
     model = StubModel()
@@ -50,5 +50,5 @@ def stub_model(monkeypatch):
         model.requested_methods.append(method)
         return model, Provenance(None, None, {"stub": True})
 
-    monkeypatch.setattr(batch, "build_model", build)
+    monkeypatch.setattr(build_mod, "load_model", build)
     return model
