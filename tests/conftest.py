@@ -39,7 +39,7 @@ def run_cli(capsys):
 def stub_model(monkeypatch):
     """Make ``vistool track``/``segment`` run the stub model instead of a real method; the methods asked
     for are appended to ``model.requested_methods``."""
-    from tests.stub_model import StubModel
+    from tests.helpers.stub_model import StubModel
     import vistool.methods.build as build_mod
     from vistool.methods.build import Provenance
 

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_eval_ytvis import dataset, mask
+from tests.eval.test_eval_ytvis import dataset, mask
 
 from vistool.io.ytvis import ResultTrack
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 from click.testing import CliRunner
-from evis_helpers import CATEGORIES, crafted_video, tiny_model
+from tests.helpers.evis import CATEGORIES, crafted_video, tiny_model
 
 import vistool
 from vistool.cli import cli
@@ -117,7 +117,7 @@ def test_torch_load_appears_in_exactly_one_place():
 
 
 def test_settings_added_after_a_checkpoint_was_written_can_be_set(tmp_path):
-    from test_rgnnvis_model import _tiny_model
+    from tests.methods.test_rgnnvis_model import _tiny_model
 
     from vistool.errors import ConfigError
     from vistool.methods.build import load_checkpoint_model

@@ -13,7 +13,7 @@ import math
 import pytest
 import torch
 
-from tests.evis_helpers import CATEGORIES, batch_of, crafted_video
+from tests.helpers.evis import CATEGORIES, batch_of, crafted_video
 from vistool.methods import METHODS, load_module
 from vistool.methods.base import Session, VisModel
 from vistool.methods.build import load_checkpoint_model

@@ -11,7 +11,7 @@ from vistool.config import from_dict
 from vistool.methods import load_module
 from vistool.structures import Clip, ClipBatch, ClipSample, VideoInfo
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TINY = {
     "backbone": {"name": "resnet18", "norm": "gn", "weights": "none", "in_features": ["c3", "c4", "c5"],
                  "fpn_channels": 16, "extra_levels": "none"},

@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 import torch
-from evis_helpers import CATEGORIES, H, W, batch_of, crafted_video, tiny_model
+from tests.helpers.evis import CATEGORIES, H, W, batch_of, crafted_video, tiny_model
 
 from vistool.methods.efficientvis.network import FactorisedAttention, TemporalDynamicConv
 from vistool.structures import Clip, VideoInfo

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 import yaml
-from evis_helpers import crafted_video, tiny_config
+from tests.helpers.evis import crafted_video, tiny_config
 from torch import nn
 
 from vistool.config import to_dict

@@ -65,7 +65,7 @@ def test_local_state_dict_path_initialises_the_backbone(tmp_path):
 
 
 def test_a_vistool_checkpoint_gives_its_backbone(tmp_path):
-    from evis_helpers import tiny_model
+    from tests.helpers.evis import tiny_model
 
     from vistool.weights import save_checkpoint
 

@@ -11,7 +11,7 @@ from vistool.data.loader import build_clip_loader, dataset_categories, resolve_d
 from vistool.data.transforms import boxes_from_masks
 from vistool.io import rle
 
-DEMO = Path(__file__).resolve().parents[1] / "examples" / "demo"
+DEMO = Path(__file__).resolve().parents[2] / "examples" / "demo"
 
 
 def _gap_frames(segmentations: list) -> list[int] | None:

@@ -7,7 +7,7 @@ import zipfile
 
 import pytest
 
-from tests.test_export import alpha, beta, read_json, write_dataset, write_results
+from tests.io.test_export import alpha, beta, read_json, write_dataset, write_results
 
 
 def one_line_error(run) -> str:
@@ -61,7 +61,7 @@ def test_track_then_export_with_images(tmp_path, run_cli, stub_model):
     import cv2
     import numpy as np
 
-    from tests.helpers_video import write_squares_video
+    from tests.helpers.video import write_squares_video
     from vistool.io import rle
 
     frames = write_squares_video(tmp_path / "in" / "clip", num_frames=6, squares=1)  # lossless PNG folder

@@ -6,7 +6,7 @@ import cv2
 
 import numpy as np
 
-from tests.helpers_video import write_squares_video
+from tests.helpers.video import write_squares_video
 from vistool.io import rle, video_result
 
 
@@ -83,7 +83,7 @@ def test_segment_writes_per_frame_records(tmp_path, run_cli, stub_model):
 def test_weights_alone_choose_the_method_and_are_recorded(tmp_path, run_cli, monkeypatch):
     """`--weights` without `--method` loads that checkpoint's method; the meta file records its sha256."""
     import vistool.methods.build as build_mod
-    from tests.stub_model import StubModel
+    from tests.helpers.stub_model import StubModel
     from vistool.methods.build import Provenance
 
     seen = {}
@@ -104,7 +104,7 @@ def test_weights_alone_choose_the_method_and_are_recorded(tmp_path, run_cli, mon
 def test_set_changes_an_inference_setting_and_is_recorded(tmp_path, run_cli):
     """`--set` rebuilds the checkpoint's model with the setting; the meta file records it. A frame threshold
     of 1 lets no instance through, so the same weights and video give tracks without it and none with it."""
-    from evis_helpers import tiny_model
+    from tests.helpers.evis import tiny_model
 
     from vistool.weights import save_checkpoint
 
@@ -122,7 +122,7 @@ def test_set_changes_an_inference_setting_and_is_recorded(tmp_path, run_cli):
 
 
 def test_set_with_an_unknown_key_or_a_new_network_shape_fails_in_one_line(tmp_path, run_cli):
-    from evis_helpers import tiny_model
+    from tests.helpers.evis import tiny_model
 
     from vistool.weights import save_checkpoint
 

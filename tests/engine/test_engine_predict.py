@@ -2,8 +2,8 @@
 
 import json
 
-from tests.helpers_video import write_squares_split
-from tests.stub_model import StubModel
+from tests.helpers.video import write_squares_split
+from tests.helpers.stub_model import StubModel
 from vistool.engine.predict import predict_split
 from vistool.eval.ytvis import evaluate_files
 from vistool.io import video_result

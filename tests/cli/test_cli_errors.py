@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers_video import write_squares_split, write_squares_video
+from tests.helpers.video import write_squares_split, write_squares_video
 
 
 def _truncated_mp4(tmp: Path) -> Path:

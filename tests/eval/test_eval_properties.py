@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.test_eval_reference import scenarios
+from tests.eval.test_eval_reference import scenarios
 from vistool.eval.ytvis import evaluate
 from vistool.io import rle
 from vistool.io.ytvis import ResultTrack

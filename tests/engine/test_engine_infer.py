@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from tests.helpers_video import array_source, moving_squares
-from tests.stub_model import StubModel
+from tests.helpers.video import array_source, moving_squares
+from tests.helpers.stub_model import StubModel
 from vistool.engine.infer import InferOptions, iter_clips, run_video
 from vistool.io import rle
 

@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 import pytest
 
-from tests.test_export import (CATEGORIES, H, W, alpha, alpha_masks, beta, box_mask, read_json, track, video,
+from tests.io.test_export import (CATEGORIES, H, W, alpha, alpha_masks, beta, box_mask, read_json, track, video,
                                write_dataset, write_results)
 from vistool.errors import FormatError, InputError, VideoReadError
 from vistool.io import rle, ytvis
