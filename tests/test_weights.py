@@ -149,3 +149,20 @@ def test_models_config_prints_the_full_config_that_set_can_change(model, tmp_pat
     assert config["num_queries"] == model.config.num_queries and config["frame_threshold"] == 0.5
     run = run_cli("models", "--config", "no_such_method")
     assert run.code == 2 and run.stderr.strip().startswith("error: --config no_such_method: neither a method")
+
+
+def test_version_1_rgnnvis_checkpoints_are_renamed_to_the_shared_backbone_names():
+    """Format 2 names every method's backbone + FPN alike; a version-1 RGNNVIS++ file is renamed on reading."""
+    from vistool.weights import FORMAT, upgrade
+
+    t = torch.zeros(1)
+    old = {"format": FORMAT, "format_version": 1, "method": "rgnnvis", "config": {}, "categories": [],
+           "state_dict": {"backbone.body.features.0.weight": t, "detector.fpn.fpn.inner_blocks.0.0.weight": t,
+                          "detector.head.cls_out.bias": t, "tracker.empty_init": t}}
+    new = upgrade(old)
+    assert new["format_version"] == 2 and sorted(new["state_dict"]) == [
+        "backbone.backbone.body.features.0.weight", "backbone.fpn.fpn.inner_blocks.0.0.weight",
+        "detector.head.cls_out.bias", "tracker.empty_init"]
+    evis = {**old, "method": "efficientvis", "state_dict": {"backbone.backbone.body.x": t}}
+    assert upgrade(evis)["state_dict"] == {"backbone.backbone.body.x": t}
+    assert upgrade(new) is new

@@ -5,7 +5,7 @@ Building a model from a checkpoint's method and config is
 
 A checkpoint is a ``torch.save`` file of plain data::
 
-    {"format": "vistool-checkpoint", "format_version": 1,
+    {"format": "vistool-checkpoint", "format_version": 2,
      "method": str, "config": {...},           # the method's Config as YAML-able data
      "categories": [str, ...], "vistool_version": str,
      "training": {...},                         # summary: data, command, steps, losses, metrics

@@ -99,6 +99,9 @@ class TwoStageModel(VisModel):
         x = batch.images.float().mean((1, 3, 4))
         return {"fit": (self.tracker(self.detector(x)) - 1).pow(2).mean()}
 
+    def new_session(self, info):
+        raise NotImplementedError("training only")
+
 
 def fake_loader(data, clip_len, batch_size, size, **kwargs):
     sample = crafted_video(clip_len)
