@@ -93,7 +93,7 @@ def test_render_needs_video_id_when_results_cover_several(run_cli, clip: Path, r
 
 
 def test_score_threshold_and_category_names(run_cli, clip: Path, results: Path, tmp_path: Path) -> None:
-    from vistool.cli.render import load_job
+    from vistool.viz.render import load_job
 
     gt = tmp_path / "instances.json"
     gt.write_text(json.dumps({"videos": [{"id": 1, "width": W, "height": H, "length": N,
