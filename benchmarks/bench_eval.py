@@ -160,7 +160,7 @@ def pair_loop_iou_seconds(dataset: YtvisDataset, results: list[ResultTrack]) -> 
 
 def reference_rows(dataset: YtvisDataset, results: list, count: int) -> list[tuple[str, str]]:
     """Time the slow reference and vistool's evaluate on the first ``count`` videos; check equality."""
-    from tests.test_eval_reference import reference_evaluate
+    from tests.eval.test_eval_reference import reference_evaluate
 
     small_gt, small_res = subset(dataset, results, count)
     t0 = time.perf_counter()

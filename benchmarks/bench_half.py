@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from bench_infer_speed import source, video_frames  # noqa: E402
 from vistool.engine.infer import InferOptions, run_video  # noqa: E402
 from vistool.engine.precision import HALF_DTYPES  # noqa: E402
-from vistool.weights import load_model  # noqa: E402
+from vistool.methods.build import load_model  # noqa: E402
 
 
 def one_pass(model, frames, half: bool, device: str) -> float:
@@ -44,7 +44,7 @@ def one_pass(model, frames, half: bool, device: str) -> float:
 
 def compare(method: str, frames, device: str, rounds: int) -> tuple[float, float, float]:
     """(fp32 frames/s, half frames/s, median half/fp32 ratio) of interleaved passes."""
-    model = load_model(method, None, device)
+    model, _ = load_model(method, None, device)
     one_pass(model, frames[:4], False, device)
     one_pass(model, frames[:4], True, device)
     full, half, ratios = [], [], []

@@ -33,7 +33,7 @@ from vistool.data.synth import CATEGORIES, render_video  # noqa: E402
 from vistool.engine.infer import FrameSource, InferOptions, run_video  # noqa: E402
 from vistool.engine.train_setup import load_run_file  # noqa: E402
 from vistool.structures import VideoInfo  # noqa: E402
-from vistool.weights import build_model, load_checkpoint_model  # noqa: E402
+from vistool.methods.build import build_model, load_checkpoint_model  # noqa: E402
 
 BUNDLED = [("configs/efficientvis_mnv3s_synth.yaml", (384, 216)), ("configs/rgnnvis_mnv3s_synth.yaml", (384, 216))]
 PAPER = [("configs/efficientvis_r50_ytvis.yaml", (640, 360)), ("configs/rgnnvis_r50_ytvis.yaml", (640, 360))]

@@ -1,7 +1,7 @@
 """Peak memory of the whole track path (decode -> model -> RLE -> JSON) vs video length.
 
 Generates H.264 videos (white boxes moving on black, 640x360 by default) with
-the bundled ffmpeg, runs the test stub model (tests/stub_model.py) -- or a real
+the bundled ffmpeg, runs the test stub model (tests/helpers/stub_model.py) -- or a real
 checkpoint with ``--weights`` -- through ``vistool.engine.batch.run_batch`` in a
 fresh subprocess per video, and prints the peak RSS and frames/s of each.
 Memory must not grow with the video length.
@@ -66,7 +66,7 @@ def write_synth_video(path: Path, preset: str, seed: int, index: int, size: str)
 def measure(video: Path, out_dir: Path, weights: str | None) -> dict:
     """Run the stub (or ``weights``) through the batch engine in this process; return peak RSS and speed."""
     sys.path.insert(0, str(ROOT))
-    from tests.stub_model import StubModel
+    from tests.helpers.stub_model import StubModel
     from vistool.engine.batch import BatchJob, run_batch
     from vistool.engine.infer import InferOptions
 
@@ -112,7 +112,7 @@ def main() -> None:
                              capture_output=True, text=True).stdout
         rows.append(json.loads(out.strip().splitlines()[-1]))
     source = f"synthetic '{args.preset}' videos, seed {args.seed}" if args.preset else "moving boxes"
-    print(f"model: {args.weights or 'stub (tests/stub_model.py)'}, {source}, size {args.size}")
+    print(f"model: {args.weights or 'stub (tests/helpers/stub_model.py)'}, {source}, size {args.size}")
     print(f"{'frames':>8} {'tracks':>6} {'seconds':>8} {'frames/s':>9} {'peak RSS MB':>12}")
     for r in rows:
         print(f"{r['frames']:>8} {r['tracks']:>6} {r['seconds']:>8.1f} {r['frames'] / r['seconds']:>9.1f} "

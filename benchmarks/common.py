@@ -19,7 +19,8 @@ def vistool(*args: str) -> None:
 def save_with_settings(checkpoint: Path, target: Path, settings: list[str], half: bool = False) -> str:
     """Write ``checkpoint``'s model with inference ``settings`` applied to ``target`` (fp16 with ``half``);
     return its sha256."""
-    from vistool.weights import load_checkpoint_model, save_checkpoint
+    from vistool.methods.build import load_checkpoint_model
+    from vistool.weights import save_checkpoint
 
     model, data = load_checkpoint_model(checkpoint, settings=settings)
     return save_checkpoint(target, model, training=data.get("training", {}), half=half)

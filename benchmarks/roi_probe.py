@@ -46,7 +46,7 @@ from torchvision.ops import box_iou, roi_align
 from torchvision.ops.poolers import LevelMapper
 
 from vistool.io.ytvis import YtvisDataset, load_dataset
-from vistool.weights import load_checkpoint_model
+from vistool.methods.build import load_checkpoint_model
 
 
 @dataclass

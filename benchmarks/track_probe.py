@@ -20,10 +20,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from vistool.io.video import open_video  # noqa: E402
-from vistool.methods.rgnnvis.model import Perception  # noqa: E402
+from vistool.methods.rgnnvis.outputs import Perception  # noqa: E402
 from vistool.methods.rgnnvis.track_manager import TrackState  # noqa: E402
 from vistool.methods.rgnnvis.tracker import FrameOutput, RecurrentTracker  # noqa: E402
-from vistool.weights import load_model  # noqa: E402
+from vistool.methods.build import load_model  # noqa: E402
 
 
 def rounded(values: torch.Tensor, digits: int = 2) -> list[float]:
@@ -58,14 +58,14 @@ def main() -> None:
     parser.add_argument("-w", "--weights", default=None, help="RGNNVIS++ checkpoint (default: the bundled one)")
     args = parser.parse_args()
 
-    model = load_model("rgnnvis", args.weights).eval()
+    model, _ = load_model("rgnnvis", args.weights)
     with torch.no_grad(), open_video(args.video, max_frames=args.frames[1] + 1) as video:
         session = model.new_session(video.info)
         for index, image in video:
             frame = torch.from_numpy(np.ascontiguousarray(image))[None]  # (1, H, W, 3) uint8
-            before, out, perc, _ = session.advance(frame)
+            step = session.advance(frame)
             if index >= args.frames[0]:
-                print_frame(index, before, out, perc)
+                print_frame(index, step.before, step.out, step.perc)
 
 
 if __name__ == "__main__":

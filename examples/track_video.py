@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import argparse
 
-from vistool.engine.batch import build_model
 from vistool.engine.infer import InferOptions, run_video
 from vistool.engine.sources import video_source
+from vistool.methods.build import load_model
 
 
 def main() -> None:
@@ -19,7 +19,7 @@ def main() -> None:
     parser.add_argument("--weights", default=None)
     args = parser.parse_args()
 
-    model = build_model(args.method or (None if args.weights else "efficientvis"), args.weights, "cpu")
+    model, _ = load_model(args.method or (None if args.weights else "efficientvis"), args.weights, "cpu")
     result, _ = run_video(model, video_source(args.video), InferOptions())
     print(f"{result.info.name}: {result.num_frames} frames, {len(result.tracks)} tracks")
     for track in sorted(result.tracks, key=lambda t: -t.score):

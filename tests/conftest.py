@@ -39,15 +39,16 @@ def run_cli(capsys):
 def stub_model(monkeypatch):
     """Make ``vistool track``/``segment`` run the stub model instead of a real method; the methods asked
     for are appended to ``model.requested_methods``."""
-    from tests.stub_model import StubModel
-    import vistool.engine.batch as batch
+    from tests.helpers.stub_model import StubModel
+    import vistool.methods.build as build_mod
+    from vistool.methods.build import Provenance
 
     model = StubModel()
     model.requested_methods = []
 
     def build(method, weights, device, settings=()):
         model.requested_methods.append(method)
-        return model
+        return model, Provenance(None, None, {"stub": True})
 
-    monkeypatch.setattr(batch, "build_model", build)
+    monkeypatch.setattr(build_mod, "load_model", build)
     return model

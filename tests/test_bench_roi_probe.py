@@ -84,7 +84,7 @@ def test_roi_probe_runs_on_a_synthetic_split_with_the_bundled_weights(tmp_path, 
 
 
 def test_frame_ap_coverage_by_clip_counts_masks_per_clip_of_frames():
-    from test_eval_ytvis import dataset, mask
+    from tests.eval.test_eval_ytvis import dataset, mask
 
     frame_ap = _script("frame_ap")
     obj = mask(8, 8, (0, 4, 0, 4))

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_eval_ytvis import dataset, mask
+from tests.eval.test_eval_ytvis import dataset, mask
 
 from vistool.io.ytvis import ResultTrack
 
@@ -63,7 +63,7 @@ def test_frame_ap_scores_per_frame_instances_with_and_without_categories(tmp_pat
 
 def test_speed_benchmark_profile_reports_wall_time_and_top_operators(capsys):
     bench = _script("bench_infer_speed")
-    from vistool.weights import load_checkpoint_model
+    from vistool.methods.build import load_checkpoint_model
 
     model, _ = load_checkpoint_model(str(BENCHMARKS.parent / "weights" / "rgnnvis_mnv3s_synth.pt"), None, "cpu")
     fps = bench.measure(model, bench.video_frames((96, 64), 3), "cpu", profile=True)

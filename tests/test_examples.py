@@ -5,8 +5,8 @@ import runpy
 import sys
 from pathlib import Path
 
-from tests.helpers_video import write_squares_split, write_squares_video
-from tests.stub_model import StubModel
+from tests.helpers.video import write_squares_split, write_squares_video
+from tests.helpers.stub_model import StubModel
 from vistool.engine.predict import predict_split
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"

@@ -8,12 +8,13 @@ from pathlib import Path
 import pytest
 import torch
 from click.testing import CliRunner
-from evis_helpers import CATEGORIES, crafted_video, tiny_model
+from tests.helpers.evis import CATEGORIES, crafted_video, tiny_model
 
 import vistool
 from vistool.cli import cli
 from vistool.errors import CheckpointError, MethodError
-from vistool.weights import load_model, read_checkpoint, save_checkpoint, sha256_file
+from vistool.methods.build import load_model
+from vistool.weights import read_checkpoint, save_checkpoint, sha256_file
 
 
 def outputs(model, images):
@@ -35,7 +36,7 @@ def test_round_trip_gives_identical_outputs(model, tmp_path):
     data = read_checkpoint(path)
     assert data["method"] == "efficientvis" and data["categories"] == CATEGORIES
     assert data["vistool_version"] == vistool.__version__ and data["training"]["steps"] == 3
-    loaded = load_model(None, str(path))
+    loaded, _ = load_model(None, str(path))
     assert not loaded.training and loaded.config == model.config
     images = crafted_video(3).images
     for a, b in zip(outputs(model, images), outputs(loaded, images)):
@@ -65,7 +66,7 @@ def test_fp16_storage_loads_into_fp32_model(model, tmp_path):
     save_checkpoint(half, model, half=True)
     assert half.stat().st_size < 0.6 * full.stat().st_size
     assert read_checkpoint(half)["state_dict"]["init_queries.weight"].dtype == torch.float16
-    loaded = load_model("efficientvis", str(half))
+    loaded, _ = load_model("efficientvis", str(half))
     assert all(p.dtype == torch.float32 for p in loaded.parameters())
     ref = model.init_queries.weight
     assert torch.allclose(loaded.init_queries.weight, ref, atol=1e-3 * float(ref.detach().abs().max()))
@@ -100,7 +101,7 @@ def test_bundled_default_from_manifest(model, tmp_path, monkeypatch):
              "config": "configs/x.yaml", "data": "synth:standard", "command": "vistool train ...",
              "metrics": {"AP": 12.5, "AR10": 30.0}}
     (tmp_path / "manifest.json").write_text(json.dumps({"weights": [entry]}))
-    assert isinstance(load_model("efficientvis", None), type(model))
+    assert isinstance(load_model("efficientvis", None)[0], type(model))
     result = CliRunner().invoke(cli, ["models"], terminal_width=200)
     assert result.exit_code == 0, result.output
     assert "efficientvis" in result.output and "evis.pt" in result.output and "AP 12.5" in result.output
@@ -116,10 +117,10 @@ def test_torch_load_appears_in_exactly_one_place():
 
 
 def test_settings_added_after_a_checkpoint_was_written_can_be_set(tmp_path):
-    from test_rgnnvis_model import _tiny_model
+    from tests.methods.test_rgnnvis_model import _tiny_model
 
     from vistool.errors import ConfigError
-    from vistool.weights import load_checkpoint_model
+    from vistool.methods.build import load_checkpoint_model
 
     path = tmp_path / "old.pt"
     save_checkpoint(path, _tiny_model())
@@ -148,3 +149,20 @@ def test_models_config_prints_the_full_config_that_set_can_change(model, tmp_pat
     assert config["num_queries"] == model.config.num_queries and config["frame_threshold"] == 0.5
     run = run_cli("models", "--config", "no_such_method")
     assert run.code == 2 and run.stderr.strip().startswith("error: --config no_such_method: neither a method")
+
+
+def test_version_1_rgnnvis_checkpoints_are_renamed_to_the_shared_backbone_names():
+    """Format 2 names every method's backbone + FPN alike; a version-1 RGNNVIS++ file is renamed on reading."""
+    from vistool.weights import FORMAT, upgrade
+
+    t = torch.zeros(1)
+    old = {"format": FORMAT, "format_version": 1, "method": "rgnnvis", "config": {}, "categories": [],
+           "state_dict": {"backbone.body.features.0.weight": t, "detector.fpn.fpn.inner_blocks.0.0.weight": t,
+                          "detector.head.cls_out.bias": t, "tracker.empty_init": t}}
+    new = upgrade(old)
+    assert new["format_version"] == 2 and sorted(new["state_dict"]) == [
+        "backbone.backbone.body.features.0.weight", "backbone.fpn.fpn.inner_blocks.0.0.weight",
+        "detector.head.cls_out.bias", "tracker.empty_init"]
+    evis = {**old, "method": "efficientvis", "state_dict": {"backbone.backbone.body.x": t}}
+    assert upgrade(evis)["state_dict"] == {"backbone.backbone.body.x": t}
+    assert upgrade(new) is new

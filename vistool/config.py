@@ -122,11 +122,6 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
     return data
 
 
-def load_config(path: str | Path, cls: type[T]) -> T:
-    """Load a YAML file into dataclass ``cls``."""
-    return from_dict(cls, load_yaml(path), where=str(path))
-
-
 def parse_overrides(items: Iterable[str], example: str = "train.lr=1e-4") -> dict[str, Any]:
     """``["a.b=VALUE", ...]`` -> ``{"a.b": VALUE}``, each VALUE read as YAML (``0.1``, ``[1500]``, ``true``);
     ``example`` is shown in the error for an item without ``=``."""

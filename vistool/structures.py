@@ -11,9 +11,7 @@ Conventions (everywhere in the package):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # torch is imported lazily so that video-only commands start fast
     import torch
@@ -188,25 +186,6 @@ class VideoResult:
     meta: dict = field(default_factory=dict)
 
 
-@runtime_checkable
-class Session(Protocol):
-    """Per-video inference state of one method (see ``methods/``).
-
-    ``clip_len`` frames are given to :meth:`step` at a time (1 for online
-    methods); the last clip of a video may be shorter.
-    """
-
-    clip_len: int
-
-    def step(self, clip: Clip) -> list[FrameInstances]:
-        """Process one clip; return one FrameInstances per frame, with track ids."""
-        ...
-
-    def finish(self) -> dict[int, TrackSummary]:
-        """Give every track id its video-level category and score."""
-        ...
-
-
 # ---------------------------------------------------------------- training data
 
 
@@ -283,9 +262,3 @@ class ClipBatch:
         ]
         return ClipBatch(images=self.images.to(device), samples=moved)
 
-
-def as_numpy_mask(mask: Tensor | np.ndarray) -> np.ndarray:
-    """(H, W) bool mask as a C-contiguous numpy array."""
-    if hasattr(mask, "detach"):
-        mask = mask.detach().cpu().numpy()
-    return np.ascontiguousarray(mask, dtype=bool)

@@ -1,8 +1,11 @@
 """Checkpoints: schema, save, the one strict loader, and the manifest of bundled weights.
 
+Building a model from a checkpoint's method and config is
+:mod:`vistool.methods.build`; nothing here imports a method or a model part.
+
 A checkpoint is a ``torch.save`` file of plain data::
 
-    {"format": "vistool-checkpoint", "format_version": 1,
+    {"format": "vistool-checkpoint", "format_version": 2,
      "method": str, "config": {...},           # the method's Config as YAML-able data
      "categories": [str, ...], "vistool_version": str,
      "training": {...},                         # summary: data, command, steps, losses, metrics
@@ -15,7 +18,6 @@ A checkpoint is a ``torch.save`` file of plain data::
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import logging
@@ -28,14 +30,19 @@ import torch
 from torch import Tensor, nn
 
 from vistool import __version__
-from vistool.config import from_dict, to_dict
+from vistool.config import to_dict
 from vistool.errors import CheckpointError, FormatError, MethodError
 from vistool.io.atomic import atomic_path
 
 log = logging.getLogger(__name__)
 
 FORMAT = "vistool-checkpoint"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+# version 2: every method holds the shared backbone + FPN (models.backbone.BackboneWithFPN) as ``backbone``;
+# a version-1 RGNNVIS++ checkpoint held its backbone bare and its FPN in the detector: renamed on reading
+RENAMED_IN_2: dict[str, tuple[tuple[str, str], ...]] = {
+    "rgnnvis": (("backbone.body.", "backbone.backbone.body."), ("detector.fpn.", "backbone.fpn.")),
+}
 MANIFEST_NAME = "manifest.json"
 
 
@@ -117,7 +124,19 @@ def check_checkpoint(data: Any, path: str | os.PathLike) -> dict[str, Any]:
     for key in ("method", "config", "categories", "state_dict"):
         if key not in data:
             raise CheckpointError(f"{path}: checkpoint lacks '{key}'")
-    return data
+    return upgrade(data)
+
+
+def upgrade(data: dict[str, Any]) -> dict[str, Any]:
+    """A checkpoint of an older format version with its tensor names as this version has them."""
+    if data.get("format_version", 1) >= 2:
+        return data
+    renames = RENAMED_IN_2.get(data["method"], ())
+
+    def rename(key: str) -> str:
+        return next((new + key[len(old):] for old, new in renames if key.startswith(old)), key)
+
+    return {**data, "format_version": 2, "state_dict": {rename(k): v for k, v in data["state_dict"].items()}}
 
 
 BACKBONE_BODY = "backbone.body."  # a method's Backbone module holds the torchvision network as ``body``
@@ -187,77 +206,6 @@ def load_matching_state(model: nn.Module, state_dict: dict[str, Tensor], where: 
     return [k for k in own if k not in fitting]
 
 
-def set_backbone_weights(cfg: Any, value: str) -> Any:
-    """A copy of a config dataclass whose nested BackboneConfigs have ``weights: value``.
-
-    With ``"none"``, building a model that a checkpoint will overwrite never downloads.
-    """
-    from vistool.models.backbone import BackboneConfig
-
-    if isinstance(cfg, BackboneConfig):
-        return dataclasses.replace(cfg, weights=value)
-    if not dataclasses.is_dataclass(cfg):
-        return cfg
-    changes = {f.name: set_backbone_weights(getattr(cfg, f.name), value) for f in dataclasses.fields(cfg)
-               if dataclasses.is_dataclass(getattr(cfg, f.name))}
-    return dataclasses.replace(cfg, **changes)
-
-
-def build_model(method: str, config: dict | Any, categories: list[str], pretrained: bool = True,
-                backbone_weights: str | None = None) -> nn.Module:
-    """Construct method ``method``'s Model from a Config (or its dict form) and category names.
-
-    Args:
-        pretrained: False skips backbone initialisation (a checkpoint follows).
-        backbone_weights: ``imagenet``, ``none`` or a PATH overriding the config's backbone weights.
-    """
-    from vistool.methods import load_module
-
-    module = load_module(method)
-    cfg = config if dataclasses.is_dataclass(config) else from_dict(module.Config, dict(config),
-                                                                     where=f"{method} config")
-    if backbone_weights is not None:
-        cfg = set_backbone_weights(cfg, backbone_weights)
-    if not pretrained:
-        cfg = set_backbone_weights(cfg, "none")
-    return module.Model(cfg, list(categories))
-
-
-def config_with_settings(data: dict[str, Any], settings: list[str] | tuple[str, ...]) -> dict[str, Any]:
-    """A checkpoint's config with ``KEY=VALUE`` settings applied (the dotted keys of the method's Config).
-
-    The stored config is completed with the current defaults first, so a setting added to
-    vistool after the checkpoint was written can still be set. No settings: the stored config.
-    """
-    from vistool.config import apply_overrides, parse_overrides
-
-    if not settings:
-        return data["config"]
-    return apply_overrides(full_config(data), parse_overrides(settings, example="tracker.match_threshold=0.3"))
-
-
-def full_config(data: dict[str, Any]) -> dict[str, Any]:
-    """A checkpoint's stored config completed with the current defaults (every key ``--set`` can change)."""
-    return to_dict(build_model(data["method"], data["config"], data["categories"], pretrained=False).config)
-
-
-def load_checkpoint_model(path: str | os.PathLike, method: str | None = None, device: str | torch.device = "cpu",
-                          settings: list[str] | tuple[str, ...] = ()) -> tuple[nn.Module, dict[str, Any]]:
-    """Model rebuilt from a checkpoint file, in eval mode on ``device``, with the checkpoint data.
-
-    ``settings`` (``KEY=VALUE``) change the stored config first, e.g. ``tracker.match_threshold=0.3``;
-    one that changes the network's shape fails the strict load with the keys it affects.
-    """
-    data = read_checkpoint(path)
-    if method is not None and data["method"] != method:
-        raise CheckpointError(f"{path}: checkpoint is for method '{data['method']}', not '{method}'")
-    config = config_with_settings(data, settings)
-    model = build_model(data["method"], config, data["categories"], pretrained=False)
-    where = f"{path} with --set {' '.join(settings)}" if settings else str(path)
-    load_state(model, data["state_dict"], where=where)
-    return model.to(device).eval(), {**data, "config": config}
-
-
 def read_manifest() -> list[dict[str, Any]]:
     """Entries of ``weights/manifest.json``: file, method, sha256, config, data, command, metrics.
 
@@ -300,24 +248,3 @@ def default_weights(method: str) -> Path:
         raise CheckpointError(f"{path}: sha256 {digest[:12]}... differs from the manifest's "
                               f"{entry['sha256'][:12]}...; the file is corrupt or was replaced")
     return path
-
-
-def load_model(method: str | None, weights: str | None, device: str | torch.device = "cpu",
-               settings: list[str] | tuple[str, ...] = ()) -> nn.Module:
-    """A ready VisModel in eval mode.
-
-    Args:
-        method: method name; may be None when ``weights`` names a checkpoint (its method is used).
-        weights: a checkpoint path, or None for the method's bundled default.
-        device: torch device.
-        settings: ``KEY=VALUE`` changes of the checkpoint's config (see :func:`load_checkpoint_model`).
-    """
-    if weights is None:
-        if method is None:
-            raise MethodError("give --method or --weights: neither names a model")
-        weights = str(default_weights(method))
-    model, data = load_checkpoint_model(weights, method, device, settings)
-    # provenance for the .meta.json of results: which file, which bytes, which config (settings applied)
-    model.checkpoint_info = {"path": str(weights), "sha256": sha256_file(weights), "config": data["config"],
-                             "settings": list(settings)}
-    return model

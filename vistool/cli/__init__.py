@@ -110,13 +110,6 @@ def main(argv: list[str] | None = None) -> None:
         _fail(f"internal error: {type(exc).__name__}: {exc} (rerun with --debug for a traceback)", 1)
 
 
-def debug_enabled(ctx: click.Context | None = None) -> bool:
-    """Whether ``--debug`` was given on the command line."""
-    ctx = ctx or click.get_current_context(silent=True)
-    root = ctx.find_root() if ctx is not None else None
-    return bool(root and isinstance(root.obj, dict) and root.obj.get("debug"))
-
-
 def echo_console() -> Any:
     """A rich console on stdout (lazy import keeps start-up fast)."""
     from rich.console import Console

@@ -24,8 +24,7 @@ def models(show_config: str | None) -> None:
     from rich.table import Table
 
     from vistool.cli import echo_console
-    from vistool.errors import MethodError
-    from vistool.methods import METHODS, load_module
+    from vistool.methods import METHODS, NOT_IN_THIS_VERSION, load_module
     from vistool.weights import read_manifest
 
     entries = read_manifest()
@@ -39,14 +38,13 @@ def models(show_config: str | None) -> None:
         try:
             load_module(name)
             available = "yes"
-        except MethodError:
-            available = "not yet"
         except Exception as exc:  # noqa: BLE001 - a broken method must not hide the others
             available = f"import error ({type(exc).__name__})"
         count = sum(e["method"] == name for e in entries)
         methods.add_row(name, "online" if spec.online else "clip-level", available, str(count) if count else "-",
                         spec.title)
     console.print(methods)
+    console.print(f"Not in this version: {', '.join(NOT_IN_THIS_VERSION)}")
     weights = Table(title="Bundled weights", caption="training data and commands: weights/manifest.json")
     for column in ("file", "data", "metrics", "sha256"):
         _add_column(weights, column, whole=column in ("file", "data", "sha256"))
@@ -76,7 +74,8 @@ def _print_config(name: str) -> None:
 
     from vistool.errors import InputError
     from vistool.methods import METHODS
-    from vistool.weights import default_weights, full_config, read_checkpoint
+    from vistool.methods.build import full_config
+    from vistool.weights import default_weights, read_checkpoint
 
     if Path(name).is_file():
         path = Path(name)

@@ -91,9 +91,6 @@ def segment(**kwargs) -> None:
     _run(track=False, **kwargs)
 
 
-DEFAULT_METHOD = "rgnnvis"  # the bundled weights with the highest measured AP (weights/README.md)
-
-
 def _run(track: bool, inputs: tuple[str, ...], method: str | None, weights: str | None, output: str,
          overlay: str | None, device: str, stride: int, max_frames: int | None, start: int,
          score_threshold: float, overwrite: bool, settings: tuple[str, ...], shard: str | None,
@@ -101,6 +98,7 @@ def _run(track: bool, inputs: tuple[str, ...], method: str | None, weights: str 
     from vistool.engine.batch import BatchJob, run_batch
     from vistool.engine.infer import InferOptions
     from vistool.engine.shard import resolve_shard
+    from vistool.methods import DEFAULT_METHOD
 
     if method is None and weights is None:
         method = DEFAULT_METHOD

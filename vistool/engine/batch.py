@@ -94,8 +94,8 @@ class BatchSummary:
 
 def build_model(method: str | None, weights: str | None, device: str, settings: tuple[str, ...] = ()):
     """Build a method's model with its weights (the bundled ones when ``weights`` is None) and ``KEY=VALUE``
-    settings applied to its config."""
-    from vistool.weights import load_model
+    settings applied to its config; return it and its :class:`~vistool.methods.build.Provenance`."""
+    from vistool.methods.build import load_model
 
     return load_model(method, weights, device, settings)
 
@@ -115,8 +115,10 @@ def resolve_device(name: str) -> str:
     return name
 
 
-def run_batch(job: BatchJob, reporter: Reporter | None = None, model=None) -> BatchSummary:
+def run_batch(job: BatchJob, reporter: Reporter | None = None, model=None, provenance=None) -> BatchSummary:
     """Run ``job``; return what was done, skipped and what failed.
+
+    ``model`` (with its ``provenance``, for the ``.meta.json``) is built from the job when not given.
 
     Outputs are planned (and collisions refused) before the model is built; with
     an output folder each video is claimed first, so concurrent runs share the work.
@@ -134,14 +136,14 @@ def run_batch(job: BatchJob, reporter: Reporter | None = None, model=None) -> Ba
     if not mine:
         log.warning("shard %s of %d videos holds no video", job.shard, len(planned))
         return summary
-    model = model if model is not None else build_model(job.method, job.weights, resolve_device(job.device),
-                                                          job.settings)
+    if model is None:
+        model, provenance = build_model(job.method, job.weights, resolve_device(job.device), job.settings)
     if job.single_file:
-        _run_into_file(job, model, mine, reporter, summary)
+        _run_into_file(job, (model, provenance), mine, reporter, summary)
     else:
         board = ClaimBoard(job.output)
         for video in mine:
-            _run_claimed(job, model, video, board, reporter, summary)
+            _run_claimed(job, (model, provenance), video, board, reporter, summary)
     return summary
 
 
@@ -151,7 +153,7 @@ def _failed(summary: BatchSummary, reporter: Reporter, name: str, exc: VistoolEr
     summary.failed.append((name, exc))
 
 
-def _run_claimed(job: BatchJob, model, video: PlannedVideo, board: ClaimBoard, reporter: Reporter,
+def _run_claimed(job: BatchJob, loaded: tuple, video: PlannedVideo, board: ClaimBoard, reporter: Reporter,
                  summary: BatchSummary) -> None:
     """Process one video into the output folder unless it is finished or claimed by another run."""
     if video.target.exists() and not job.overwrite:
@@ -165,7 +167,7 @@ def _run_claimed(job: BatchJob, model, video: PlannedVideo, board: ClaimBoard, r
         if video.target.exists() and not job.overwrite:  # finished by another run since the check above
             summary.skipped.append(video.name)
             return
-        result = _run_one(job, model, open_source(video.item), video.overlay, reporter)
+        result = _run_one(job, loaded, open_source(video.item), video.overlay, reporter)
         _write(job, video.target, result)
         summary.done.append(video.name)
     except VistoolError as exc:
@@ -176,13 +178,13 @@ def _run_claimed(job: BatchJob, model, video: PlannedVideo, board: ClaimBoard, r
         claim.release()
 
 
-def _run_into_file(job: BatchJob, model, videos: list[PlannedVideo], reporter: Reporter,
+def _run_into_file(job: BatchJob, loaded: tuple, videos: list[PlannedVideo], reporter: Reporter,
                    summary: BatchSummary) -> None:
     """Process every video into one results file, written once at the end (also when some failed)."""
     finished: list[tuple[PlannedVideo, tuple]] = []
     for video in videos:
         try:
-            finished.append((video, _run_one(job, model, open_source(video.item), video.overlay, reporter)))
+            finished.append((video, _run_one(job, loaded, open_source(video.item), video.overlay, reporter)))
             summary.done.append(video.name)
         except VistoolError as exc:
             if len(videos) == 1:
@@ -194,9 +196,11 @@ def _run_into_file(job: BatchJob, model, videos: list[PlannedVideo], reporter: R
         _write_combined(job.output, [(video.video_id, result[0]) for video, result in finished])
 
 
-def _run_one(job: BatchJob, model, source: FrameSource, overlay: Path | None, reporter: Reporter
+def _run_one(job: BatchJob, loaded: tuple, source: FrameSource, overlay: Path | None, reporter: Reporter
              ) -> tuple[VideoResult, FrameCollector | None]:
-    """Run one video; return its result (meta filled in) and, for ``segment``, its per-frame records."""
+    """Run one video with ``loaded`` = (model, provenance); return its result (meta filled in) and, for
+    ``segment``, its per-frame records."""
+    model, provenance = loaded
     name = source.info.name
     total = source.info.num_frames
     if total is not None:
@@ -209,7 +213,7 @@ def _run_one(job: BatchJob, model, source: FrameSource, overlay: Path | None, re
     result, frames = run_video(model, source, job.options, overlay=overlay, on_frames=reporter.advance)
     if result.num_frames == 0:
         raise InputError(f"{source.info.source}: no frames to process (check --start/--max-frames)")
-    result.meta = _meta(job, model, result, time.perf_counter() - began)
+    result.meta = _meta(job, model, provenance, result, time.perf_counter() - began)
     found = f"{len(frames.records)} instances" if frames is not None else f"{len(result.tracks)} tracks"
     message = f"{found}, {result.num_frames} frames"
     reporter.end_video(name, ok=True, message=message)
@@ -228,15 +232,15 @@ def _write(job: BatchJob, target: Path, outcome: tuple[VideoResult, FrameCollect
         video_result.write(target, result)
 
 
-def _meta(job: BatchJob, model, result: VideoResult, seconds: float) -> dict:
-    info = getattr(model, "checkpoint_info", None) or {}
+def _meta(job: BatchJob, model, provenance, result: VideoResult, seconds: float) -> dict:
+    """The ``.meta.json`` of one result: method, weights and their provenance, options, speed."""
     return {
         "vistool_version": __version__,
         "method": getattr(model, "method", None) or job.method,
-        "weights": info.get("path", job.weights),
-        "weights_sha256": info.get("sha256"),
-        "config": info.get("config"),
-        "settings": info.get("settings", []),
+        "weights": provenance.path if provenance is not None else job.weights,
+        "weights_sha256": provenance.sha256 if provenance is not None else None,
+        "config": provenance.config if provenance is not None else None,
+        "settings": provenance.settings if provenance is not None else [],
         "options": {"stride": job.options.stride, "start": job.options.start,
                     "max_frames": job.options.max_frames, "score_threshold": job.options.score_threshold,
                     "half": job.options.half},

@@ -297,7 +297,8 @@ def _prepare_model(method: str, data: str, run: RunFile, resume_ck: dict | None,
                    backbone_weights: str | None) -> nn.Module:
     """The model to train: from the resume checkpoint, an init checkpoint, or built fresh."""
     from vistool.data.loader import dataset_categories
-    from vistool.weights import build_model, load_matching_state, load_state, read_checkpoint
+    from vistool.methods.build import build_model
+    from vistool.weights import load_matching_state, load_state, read_checkpoint
 
     if resume_ck is not None:
         model = build_model(method, resume_ck["config"], resume_ck["categories"], pretrained=False)

@@ -1,7 +1,9 @@
-"""The five VIS methods, each implementing :mod:`vistool.methods.base`.
+"""The VIS methods, each implementing :mod:`vistool.methods.base`.
 
-``METHODS`` is the one list of methods: the CLI, the checkpoint loader and
-``vistool models`` read it.
+``METHODS`` is the one list of runnable methods: the CLI, the builder
+(:mod:`vistool.methods.build`), ``vistool models`` and the contract test read
+it. ``NOT_IN_THIS_VERSION`` names the methods planned but not implemented yet;
+asking for one is a one-line error that says what to use instead.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from types import ModuleType
 
 from vistool.errors import MethodError
 
+DEFAULT_METHOD = "rgnnvis"  # the bundled weights with the highest measured AP (weights/README.md)
+
 
 @dataclass(frozen=True)
 class MethodSpec:
@@ -19,7 +23,7 @@ class MethodSpec:
 
     Attributes:
         name: CLI name (``--method``).
-        module: import path of the module defining ``Config`` and ``Model``.
+        module: import path of the package defining ``Config`` and ``Model``.
         title: one-line description.
         paper: the paper file in shared/papers it implements.
         online: True when it processes one frame at a time.
@@ -32,47 +36,40 @@ class MethodSpec:
     online: bool
 
 
+def _spec(name: str, title: str, paper: str, online: bool) -> MethodSpec:
+    return MethodSpec(name, f"vistool.methods.{name}", title, paper, online)
+
+
 METHODS: dict[str, MethodSpec] = {
-    "efficientvis": MethodSpec(
-        "efficientvis", "vistool.methods.efficientvis",
-        "Clip-level tracklet queries and proposals, query hand-off across clips",
-        "efficientvis_003_8522a8d027d17108.txt", online=False),
-    "rgnnvis": MethodSpec(
-        "rgnnvis", "vistool.methods.rgnnvis",
-        "RGNNVIS++: one-stage detector + recurrent GNN track manager",
-        "rgnnvis_004_ee1358a0c4518c46.txt", online=True),
-    "visstg": MethodSpec(
-        "visstg", "vistool.methods.visstg",
-        "Spatial-temporal graph neural network",
-        "visstg_000_ef795df0cff82195.txt", online=True),
-    "tltm": MethodSpec(
-        "tltm", "vistool.methods.tltm",
-        "Two-level temporal relation model",
-        "tltm_002_ee04389aef060719.txt", online=True),
-    "instflow": MethodSpec(
-        "instflow", "vistool.methods.instflow",
-        "Instance flow assembly",
-        "instflow_001_ead5de58e320e281.txt", online=True),
+    "efficientvis": _spec("efficientvis", "Clip-level tracklet queries and proposals, query hand-off across clips",
+                          "efficientvis_003_8522a8d027d17108.txt", online=False),
+    "rgnnvis": _spec("rgnnvis", "RGNNVIS++: one-stage detector + recurrent GNN track manager",
+                     "rgnnvis_004_ee1358a0c4518c46.txt", online=True),
+}
+
+NOT_IN_THIS_VERSION: dict[str, str] = {
+    "visstg": "Spatial-temporal graph neural network",
+    "tltm": "Two-level temporal relation model",
+    "instflow": "Instance flow assembly",
 }
 
 
 def get_spec(name: str) -> MethodSpec:
-    """The spec of method ``name``; a one-line error lists the known names."""
-    if name not in METHODS:
-        raise MethodError(f"unknown method '{name}'; choose one of: {', '.join(METHODS)}")
-    return METHODS[name]
+    """The spec of method ``name``.
+
+    Raises:
+        MethodError: one line; for a planned method, that it is not in this version and what to
+            use instead; for an unknown name, the available methods.
+    """
+    if name in METHODS:
+        return METHODS[name]
+    available = ", ".join(METHODS)
+    if name in NOT_IN_THIS_VERSION:
+        raise MethodError(f"method '{name}' is not available in this version of vistool; use one of: "
+                          f"{available} (default: {DEFAULT_METHOD})")
+    raise MethodError(f"unknown method '{name}'; available methods: {available}")
 
 
 def load_module(name: str) -> ModuleType:
-    """Import the module of method ``name``.
-
-    Raises:
-        MethodError: when the method is not implemented in this version.
-    """
-    spec = get_spec(name)
-    try:
-        return importlib.import_module(spec.module)
-    except ModuleNotFoundError as exc:
-        if exc.name == spec.module:
-            raise MethodError(f"method '{name}' is not available in this version of vistool yet") from None
-        raise
+    """Import the package of method ``name`` (see :func:`get_spec` for the errors)."""
+    return importlib.import_module(get_spec(name).module)

@@ -225,22 +225,51 @@ class FPN(nn.Module):
 
 
 class BackboneWithFPN(nn.Module):
-    """Backbone stages -> FPN levels; ``channels``/``strides`` describe the FPN outputs."""
+    """Backbone stages -> FPN levels: the one backbone + FPN of every method.
 
-    def __init__(self, cfg: BackboneConfig, weights: str | None = None):
+    Parameters are named ``backbone.body.*`` (the torchvision network) and
+    ``fpn.fpn.*``, so a method holding it as ``self.backbone`` has the same
+    names as every other method.
+
+    Attributes:
+        channels, strides: FPN level name -> channels / stride (the ``p`` outputs).
+        stage_channels, stage_strides: backbone stage name -> channels / stride.
+        out_channels: channels of every FPN level.
+    """
+
+    def __init__(self, cfg: BackboneConfig, weights: str | None = None, extra_features: tuple[str, ...] = ()):
         super().__init__()
-        self.backbone = Backbone(cfg.name, tuple(cfg.in_features), cfg.norm,
-                                 cfg.weights if weights is None else weights, cfg.freeze_at)
-        self.fpn = FPN(self.backbone.channels, self.backbone.strides, cfg.fpn_channels, cfg.extra_levels)
+        stages = tuple(cfg.in_features) + tuple(f for f in extra_features if f not in cfg.in_features)
+        self.backbone = Backbone(cfg.name, stages, cfg.norm, cfg.weights if weights is None else weights,
+                                 cfg.freeze_at)
+        names = tuple(cfg.in_features)
+        self.fpn = FPN({n: self.backbone.channels[n] for n in names}, {n: self.backbone.strides[n] for n in names},
+                       cfg.fpn_channels, cfg.extra_levels)
+        self.extra_features = tuple(extra_features)
         self.channels = self.fpn.channels
         self.strides = self.fpn.strides
+        self.stage_channels = self.backbone.channels
+        self.stage_strides = self.backbone.strides
         self.out_channels = cfg.fpn_channels
 
+    def stages(self, images: Tensor) -> dict[str, Tensor]:
+        """(B, 3, H, W) normalised images -> ``c`` name -> (B, C_k, H / s_k, W / s_k)."""
+        return self.backbone(images)
+
+    def pyramid(self, stages: dict[str, Tensor]) -> dict[str, Tensor]:
+        """Backbone stages -> FPN levels, plus the ``extra_features`` stages passed through."""
+        return {**self.fpn(stages), **{n: stages[n] for n in self.extra_features}}
+
     def forward(self, images: Tensor) -> dict[str, Tensor]:
-        """(B, 3, H, W) normalised images -> ``p`` name -> (B, C, H / s, W / s)."""
-        return self.fpn(self.backbone(images))
+        """(B, 3, H, W) normalised images -> ``p`` name -> (B, C, H / s, W / s) and the extra stages."""
+        return self.pyramid(self.stages(images))
 
 
-def build_backbone(cfg: BackboneConfig, weights: str | None = None) -> BackboneWithFPN:
-    """Backbone + FPN from config; ``weights`` (imagenet|PATH|none) overrides ``cfg.weights``."""
-    return BackboneWithFPN(cfg, weights)
+def build_backbone(cfg: BackboneConfig, weights: str | None = None, extra_features: tuple[str, ...] = ()
+                   ) -> BackboneWithFPN:
+    """Backbone + FPN from config; ``weights`` (imagenet|PATH|none) overrides ``cfg.weights``.
+
+    Args:
+        extra_features: backbone stages the method reads besides the FPN levels (e.g. ``c4``, ``c5``).
+    """
+    return BackboneWithFPN(cfg, weights, extra_features)

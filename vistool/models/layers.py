@@ -1,39 +1,12 @@
-"""Small building blocks shared by the methods: MLPs, positional encodings, RoI pooling."""
+"""Small building blocks shared by the methods: sine positional encodings and FPN RoI pooling."""
 
 from __future__ import annotations
 
 import math
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
-from torchvision.ops import MultiScaleRoIAlign, roi_align
-
-
-class MLP(nn.Module):
-    """Stack of Linear layers with ReLU between them (none after the last).
-
-    Args:
-        in_dim, hidden_dim, out_dim: feature sizes.
-        num_layers: number of Linear layers (>= 1).
-        norm: put a LayerNorm before each hidden ReLU.
-    """
-
-    def __init__(self, in_dim: int, hidden_dim: int, out_dim: int, num_layers: int = 2, norm: bool = False):
-        super().__init__()
-        dims = [in_dim] + [hidden_dim] * (num_layers - 1) + [out_dim]
-        layers: list[nn.Module] = []
-        for i, (a, b) in enumerate(zip(dims[:-1], dims[1:])):
-            layers.append(nn.Linear(a, b))
-            if i < num_layers - 1:
-                if norm:
-                    layers.append(nn.LayerNorm(b))
-                layers.append(nn.ReLU(inplace=True))
-        self.net = nn.Sequential(*layers)
-
-    def forward(self, x: Tensor) -> Tensor:
-        """(..., in_dim) -> (..., out_dim)."""
-        return self.net(x)
+from torchvision.ops import MultiScaleRoIAlign
 
 
 def sine_encoding_1d(positions: Tensor, dim: int, temperature: float = 10000.0) -> Tensor:
@@ -77,34 +50,6 @@ def sine_encoding_2d(mask: Tensor, dim: int, temperature: float = 10000.0, norma
     return pos.permute(0, 3, 1, 2).contiguous()
 
 
-class PositionEmbeddingSine2D(nn.Module):
-    """Module wrapper of :func:`sine_encoding_2d` (no parameters)."""
-
-    def __init__(self, dim: int, temperature: float = 10000.0, normalize: bool = True):
-        super().__init__()
-        self.dim, self.temperature, self.normalize = dim, temperature, normalize
-
-    def forward(self, mask: Tensor) -> Tensor:
-        """(B, H, W) bool padding mask -> (B, dim, H, W)."""
-        return sine_encoding_2d(mask, self.dim, self.temperature, self.normalize)
-
-
-def level_roi_align(feature: Tensor, boxes: list[Tensor], output_size: int | tuple[int, int], stride: int,
-                    sampling_ratio: int = 2) -> Tensor:
-    """RoIAlign on one feature map (torchvision.ops.roi_align, aligned=True).
-
-    Args:
-        feature: (B, C, H, W).
-        boxes: B tensors (K_b, 4) xyxy in input-image pixels.
-        stride: feature stride in pixels.
-
-    Returns:
-        (sum K_b, C, out_h, out_w).
-    """
-    return roi_align(feature, [b.to(feature.dtype) for b in boxes], output_size, spatial_scale=1.0 / stride,
-                     sampling_ratio=sampling_ratio, aligned=True)
-
-
 class MultiLevelRoIAlign(nn.Module):
     """FPN RoIAlign: each box is pooled from the level its size maps to (torchvision MultiScaleRoIAlign).
 
@@ -127,18 +72,3 @@ class MultiLevelRoIAlign(nn.Module):
         dtype = next(iter(feats.values())).dtype
         return self.pool(feats, [b.to(dtype) for b in boxes], [tuple(image_size)] * len(boxes))
 
-
-def masked_average(features: Tensor, masks: Tensor) -> Tensor:
-    """Mean feature inside soft masks.
-
-    Args:
-        features: (C, H, W).
-        masks: (K, H, W) in [0, 1], resized to the feature size if needed.
-
-    Returns:
-        (K, C).
-    """
-    if masks.shape[-2:] != features.shape[-2:]:
-        masks = F.interpolate(masks[None].float(), size=features.shape[-2:], mode="bilinear", align_corners=False)[0]
-    weights = masks.flatten(1).float()  # (K, HW)
-    return weights @ features.flatten(1).t() / weights.sum(1, keepdim=True).clamp(min=1e-6)

@@ -76,3 +76,12 @@ class Config:
     frame_threshold: float = 0.5
     mask_threshold: float = 0.5
     reinit_after: int = 3
+
+
+def tiny_config() -> Config:
+    """A model small enough for the contract test to train on CPU in seconds (48 x 64 frames)."""
+    return Config(backbone=BackboneConfig(name="resnet18", norm="gn", weights="none", in_features=("c2", "c3"),
+                                          fpn_channels=32, freeze_at=0),
+                  transform=TransformConfig(min_size=48, max_size=64), clip_len=3, num_queries=4, num_stages=2,
+                  num_heads=4, ffn_dim=64, dynamic_dim=8, roi_size=7, roi_sampling=1, fc_pool=3, mask_convs=1,
+                  mask_dim=16, reg_layers=1)

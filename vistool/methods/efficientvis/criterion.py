@@ -2,68 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 import torch.nn.functional as F
 from torch import Tensor
-from torchvision.ops import roi_align
 
+from vistool.models.heads.roi_mask import crop_masks
 from vistool.models.losses import bce_with_logits, box_l1_giou, dice_loss
 from vistool.models.matching import box_cost, hungarian
-from vistool.structures import ClipSample
+from vistool.models.targets import ClipTargets
+from vistool.tracking.costs import soft_mask_iou
 
 from .config import LossWeights
 from .network import StageOutput
 
 Assignment = tuple[Tensor, Tensor]  # (query indices, target indices)
-
-
-@dataclass
-class ClipTargets:
-    """Ground-truth tracklets of one clip (G instances of the clip pair, T frames).
-
-    Attributes:
-        labels: (G,) 0-based categories.
-        boxes: (G, T, 4) xyxy pixels (zeros where absent).
-        masks: (G, T, H, W) bool.
-        present: (G, T) bool; False frames have class background.
-    """
-
-    labels: Tensor
-    boxes: Tensor
-    masks: Tensor
-    present: Tensor
-
-    @classmethod
-    def from_sample(cls, sample: ClipSample, frames: slice) -> "ClipTargets":
-        """Targets of frames ``frames`` of a sample; every instance of the sample is kept (possibly all absent)."""
-        return cls(sample.labels, sample.boxes[:, frames], sample.masks[:, frames], sample.present[:, frames])
-
-    def classes(self, background: int) -> Tensor:
-        """(G, T) per-frame class, ``background`` where absent."""
-        return torch.where(self.present, self.labels[:, None].expand_as(self.present),
-                           torch.full_like(self.present, background, dtype=torch.int64))
-
-
-def crop_masks(masks: Tensor, boxes: Tensor, size: int) -> Tensor:
-    """Ground-truth masks cropped to every predicted RoI, frame by frame (memory stays per frame).
-
-    Args:
-        masks: (G, T, H, W) bool.
-        boxes: (N, T, 4) xyxy pixels.
-        size: output side M.
-
-    Returns:
-        (N, T, G, M, M) float in [0, 1].
-    """
-    g, t = masks.shape[:2]
-    n = boxes.shape[0]
-    if g == 0:
-        return boxes.new_zeros((n, t, 0, size, size))
-    crops = [roi_align(masks[:, i][None].float(), [boxes[:, i].float()], size, 1.0, 2, aligned=True)
-             for i in range(t)]  # T x (N, G, M, M)
-    return torch.stack(crops, 1)
 
 
 class Criterion:
@@ -89,8 +41,7 @@ class Criterion:
         cost_box = (per_t * present[:, None]).sum(0)
         p = out.mask_logits[b].float().sigmoid().flatten(2)  # (N, T, MM)
         g = crops.flatten(3)  # (N, T, G, MM)
-        inter = torch.einsum("ntd,ntgd->ntg", p, g)
-        iou = (inter + 1) / (p.sum(-1)[..., None] + g.sum(-1) - inter + 1)
+        iou = soft_mask_iou(p, g)  # (N, T, G)
         cost_mask = (iou * present[None]).sum(1)  # (N, G)
         return w.cls * cost_cls + cost_box - w.mask_iou * cost_mask
 

@@ -30,20 +30,20 @@ from vistool.methods.base import VisModel
 from vistool.models.backbone import build_backbone
 from vistool.models.box_ops import normalized_to_pixels
 from vistool.models.layers import MultiLevelRoIAlign
-from vistool.models.transform import FrameTransform
+from vistool.models.targets import ClipTargets
+from vistool.models.transform import FrameTransform, ImageMeta
 from vistool.structures import ClipBatch, VideoInfo
 
 from .config import Config
-from .criterion import ClipTargets, Criterion
+from .criterion import Criterion
 from .network import EfficientVisStage, StageOutput
+from .session import EfficientVisSession
 
 ROI_LEVELS = ("p2", "p3", "p4", "p5")
 
 
 class Model(VisModel):
     """EfficientVIS (Wu et al., CVPR 2022)."""
-
-    method = "efficientvis"
 
     def __init__(self, config: Config, categories: list[str]):
         super().__init__(config, categories)
@@ -110,6 +110,35 @@ class Model(VisModel):
         """Initial queries of the next clip: (B, N, T, C) output queries averaged over the first ``frames``."""
         return queries[:, :, :frames].mean(2)
 
+    def initial_queries(self) -> Tensor:
+        """(N, C) the learned queries q*, detached (a session's fresh or recycled slots)."""
+        return self.init_queries.weight.detach()
+
+    @torch.no_grad()
+    def run_clip(self, images: Tensor, queries: Tensor | None) -> tuple[StageOutput, ImageMeta, Tensor]:
+        """Inference on one clip of at most T frames.
+
+        A shorter (last) clip is padded to T by repeating its last frame; the hand-off averages
+        over its real frames only.
+
+        Args:
+            images: (T', H, W, 3) uint8 frames, T' <= T.
+            queries: (N, C) queries handed from the previous clip, or None for the first.
+
+        Returns:
+            the final iteration's StageOutput (T frames), the resize metadata, and the (N, C)
+            queries for the next clip.
+        """
+        real = images.shape[0]
+        if real < self.clip_len:
+            pad = images[-1:].expand(self.clip_len - real, -1, -1, -1)
+            images = torch.cat([images, pad])
+        device = next(self.parameters()).device
+        x, meta = self.transform.preprocess(images.to(device))
+        initial = None if queries is None else queries[None]
+        out = self.decode(self.features(x[None]), meta.image_size, meta.padded_size, initial)[-1]
+        return out, meta, self.hand_off(out.queries, real)[0].detach().clone()
+
     # ------------------------------------------------------------------ training
 
     def loss(self, batch: ClipBatch) -> dict[str, Tensor]:
@@ -139,8 +168,6 @@ class Model(VisModel):
 
     # ------------------------------------------------------------------ inference
 
-    def new_session(self, info: VideoInfo):
+    def new_session(self, info: VideoInfo) -> EfficientVisSession:
         """Clip-by-clip inference state for one video."""
-        from .session import EfficientVisSession
-
         return EfficientVisSession(self, info)

@@ -12,6 +12,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from vistool.models.box_ops import apply_deltas
+from vistool.models.heads.roi_mask import MaskHead
 from vistool.models.layers import MultiLevelRoIAlign
 
 
@@ -102,23 +103,6 @@ class TemporalDynamicConv(nn.Module):
             sims.append(sim.masked_fill(~valid, float("-inf")))
         weights = torch.softmax(torch.stack(sims, 0), dim=0).unsqueeze(-1)  # (S, B, N, T, RR, 1)
         return (weights * torch.stack(outs, 0)).sum(0)
-
-
-class MaskHead(nn.Module):
-    """Mask R-CNN-style conv head: 3x3 convs, a 2x deconvolution, a 1x1 logit conv."""
-
-    def __init__(self, in_dim: int, dim: int, convs: int):
-        super().__init__()
-        layers: list[nn.Module] = []
-        for i in range(convs):
-            layers += [nn.Conv2d(in_dim if i == 0 else dim, dim, 3, padding=1), nn.ReLU(inplace=True)]
-        self.convs = nn.Sequential(*layers)
-        self.up = nn.ConvTranspose2d(dim if convs else in_dim, dim, 2, stride=2)
-        self.logit = nn.Conv2d(dim, 1, 1)
-
-    def forward(self, x: Tensor) -> Tensor:
-        """(X, C, R, R) -> (X, 2R, 2R) logits."""
-        return self.logit(F.relu(self.up(self.convs(x))))[:, 0]
 
 
 def _fc_tower(dim: int, layers: int) -> list[nn.Module]:

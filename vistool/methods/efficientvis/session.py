@@ -1,5 +1,8 @@
 """Clip-by-clip EfficientVIS inference: queries handed from clip to clip, no data association.
 
+The session holds the per-video state (carried queries, slot ids, idle counts,
+track statistics); the computation of a clip is :meth:`Model.run_clip`.
+
 Choices where the paper is silent:
 
 - Hand-off: the next clip's initial queries are the last clip's output
@@ -15,7 +18,8 @@ Choices where the paper is silent:
 - Per frame, an instance is emitted when its foreground probability
   1 - p(background) reaches ``frame_threshold`` (0.5). Its label is the
   frame's most likely object class, its score that class's probability.
-- Video level (``finish``): the class distribution of a track is the mean,
+- Video level (``finish``, the shared rule
+  :func:`vistool.tracking.summaries.mean_conditional_class`): the class distribution of a track is the mean,
   over its emitted frames, of p(c) / (1 - p(background)); its label is the
   argmax and its score = that mean probability x the mean foreground
   probability over the same frames; the same product for every class is the
@@ -29,7 +33,10 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from vistool.methods.base import VisModel
 from vistool.structures import Clip, FrameInstances, TrackSummary, VideoInfo
+from vistool.tracking.ids import TrackIds
+from vistool.tracking.summaries import mean_conditional_class
 
 from .network import StageOutput
 
@@ -46,7 +53,7 @@ class _TrackStats:
 class EfficientVisSession:
     """Per-video state: carried queries, slot -> track id, idle counters, track statistics."""
 
-    def __init__(self, model, info: VideoInfo):
+    def __init__(self, model: VisModel, info: VideoInfo):
         self.model = model
         self.info = info
         self.clip_len = model.clip_len
@@ -55,9 +62,8 @@ class EfficientVisSession:
         self.queries: Tensor | None = None  # (N, C) carried queries
         self.slot_ids: list[int | None] = [None] * n
         self.idle = [0] * n
-        self.next_id = 1
+        self.ids = TrackIds()
         self.tracks: dict[int, _TrackStats] = {}
-        self.device = next(model.parameters()).device
 
     def _recycle(self) -> None:
         """Re-initialise slots idle for ``reinit_after`` clips (new id at their next instance)."""
@@ -68,7 +74,7 @@ class EfficientVisSession:
             return
         reset = torch.zeros(len(self.idle), dtype=torch.bool, device=self.queries.device)
         reset[stale] = True
-        self.queries = torch.where(reset[:, None], self.model.init_queries.weight.detach(), self.queries)
+        self.queries = torch.where(reset[:, None], self.model.initial_queries(), self.queries)
         for i in stale:
             self.slot_ids[i] = None
             self.idle[i] = 0
@@ -78,24 +84,15 @@ class EfficientVisSession:
         for i, any_frame in enumerate(emitted.any(1).tolist()):
             if any_frame:
                 if self.slot_ids[i] is None:
-                    self.slot_ids[i] = self.next_id
-                    self.next_id += 1
+                    self.slot_ids[i] = self.ids.new()
                 self.idle[i] = 0
             else:
                 self.idle[i] += 1
 
     def _run(self, clip: Clip):
-        """Model outputs of the final iteration for a clip padded to T frames."""
-        images = clip.images
-        real = len(clip)
-        if real < self.clip_len:
-            pad = images[-1:].expand(self.clip_len - real, -1, -1, -1)
-            images = torch.cat([images, pad])
-        x, meta = self.model.transform.preprocess(images.to(self.device))
+        """Model outputs of the final iteration for the clip; the queries handed on are kept."""
         self._recycle()
-        queries = None if self.queries is None else self.queries[None]
-        out = self.model.decode(self.model.features(x[None]), meta.image_size, meta.padded_size, queries)[-1]
-        self.queries = self.model.hand_off(out.queries, real)[0].detach().clone()
+        out, meta, self.queries = self.model.run_clip(clip.images, self.queries)
         return out, meta
 
     @torch.no_grad()
@@ -136,10 +133,5 @@ class EfficientVisSession:
 
     def finish(self) -> dict[int, TrackSummary]:
         """Video-level label and score of every track (see the module docstring)."""
-        out = {}
-        for tid, stats in self.tracks.items():
-            mean = stats.class_sum / max(stats.frames, 1)
-            scores = mean * stats.fg_sum / max(stats.frames, 1)
-            label = int(scores.argmax())
-            out[tid] = TrackSummary(label=label, score=float(scores[label]), class_scores=tuple(scores.tolist()))
-        return out
+        return {tid: mean_conditional_class(stats.class_sum, stats.fg_sum, stats.frames)
+                for tid, stats in self.tracks.items()}

@@ -2,58 +2,46 @@
 
 The paper uses YOLACT (ResNet-50/101, FPN, prototype masks and coefficients).
 Here the backbone and FPN are the shared ones of :mod:`vistool.models.backbone`
-and the head is :class:`vistool.models.heads.yolact.YolactHead` (prototype x
-coefficient masks with an anchor-free FCOS-style box/class head, see there).
-The backbone also returns the two stages read by the appearance network
-(conv4_x, conv5_x = ``c4``, ``c5``; for small backbones their last two stages).
+(held by the model as ``backbone``) and the head is
+:class:`vistool.models.heads.yolact.YolactHead` (prototype x coefficient masks
+with an anchor-free FCOS-style box/class head, see there). The backbone also
+returns the two stages read by the appearance network (conv4_x, conv5_x =
+``c4``, ``c5``; for small backbones their last two stages).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-import torch
 from torch import Tensor, nn
 
-from vistool.models.backbone import Backbone, BackboneConfig, FPN
-from vistool.models.heads.yolact import Detections, HeadOutput, YolactConfig, YolactHead
-from vistool.models.heads.yolact_loss import ImageTargets, yolact_loss
-from vistool.structures import ClipSample
-
-
-def build_backbone(cfg: BackboneConfig, appearance_features: tuple[str, ...]) -> Backbone:
-    """The backbone returning both the FPN inputs and the appearance stages."""
-    names = tuple(sorted(set(cfg.in_features) | set(appearance_features)))
-    return Backbone(cfg.name, names, cfg.norm, cfg.weights, cfg.freeze_at)
+from vistool.errors import ConfigError
+from vistool.models.backbone import BackboneWithFPN
+from vistool.models.detections import Detections
+from vistool.models.heads.yolact import HeadOutput, YolactConfig, YolactHead
+from vistool.models.heads.yolact_loss import yolact_loss
+from vistool.models.targets import ImageTargets
 
 
 class YolactDetector(nn.Module):
-    """FPN + YOLACT head on top of a :class:`Backbone` (the backbone is held by the caller).
+    """YOLACT head on the FPN levels of the shared backbone + FPN (held by the caller).
 
     Args:
-        backbone_cfg: which stages feed the FPN, its width and extra levels.
-        backbone: the built backbone (for channels and strides).
+        backbone: the built backbone + FPN (for the levels' channels and strides).
         head_cfg: head settings.
         num_classes: C object categories.
     """
 
-    def __init__(self, backbone_cfg: BackboneConfig, backbone: Backbone, head_cfg: YolactConfig, num_classes: int):
+    def __init__(self, backbone: BackboneWithFPN, head_cfg: YolactConfig, num_classes: int):
         super().__init__()
-        names = tuple(backbone_cfg.in_features)
-        self.in_features = names
-        self.fpn = FPN({n: backbone.channels[n] for n in names}, {n: backbone.strides[n] for n in names},
-                       backbone_cfg.fpn_channels, backbone_cfg.extra_levels)
-        missing = [lv for lv in head_cfg.levels if lv not in self.fpn.out_names]
+        levels = list(backbone.strides)
+        missing = [lv for lv in head_cfg.levels if lv not in levels]
         if missing:
-            from vistool.errors import ConfigError
-
-            raise ConfigError(f"detector.levels: {missing} are not FPN outputs {self.fpn.out_names}; "
+            raise ConfigError(f"detector.levels: {missing} are not FPN outputs {levels}; "
                               "change detector.levels or backbone.in_features/extra_levels")
-        self.head = YolactHead(head_cfg, backbone_cfg.fpn_channels, self.fpn.strides, num_classes)
+        self.head = YolactHead(head_cfg, backbone.out_channels, backbone.strides, num_classes)
 
     def forward(self, feats: dict[str, Tensor]) -> HeadOutput:
-        """Backbone features (name -> (B, C, h, w)) -> raw head predictions."""
-        return self.head(self.fpn({n: feats[n] for n in self.in_features}))
+        """FPN levels (name -> (B, C, h, w)) -> raw head predictions."""
+        return self.head(feats)
 
     def detect(self, out: HeadOutput, image_sizes: list[tuple[int, int]]) -> Detections:
         """Post-processed detections (score >= threshold, NMS, top ``max_detections``)."""
@@ -62,39 +50,3 @@ class YolactDetector(nn.Module):
     def loss(self, out: HeadOutput, targets: list[ImageTargets]) -> dict[str, Tensor]:
         """Weighted detector loss terms of a batch of frames."""
         return yolact_loss(out, targets, self.head.cfg)
-
-
-@dataclass
-class FrameTargets:
-    """Annotations of one frame of a training clip, with the clip's instance indices.
-
-    Attributes:
-        boxes: (K, 4); labels: (K,); masks: (K, H, W) bool; present: (K,) bool.
-    """
-
-    boxes: Tensor
-    labels: Tensor
-    masks: Tensor
-    present: Tensor
-
-    def image_targets(self) -> ImageTargets:
-        """Only the objects present in the frame."""
-        p = self.present
-        return ImageTargets(self.boxes[p], self.labels[p], self.masks[p])
-
-
-def frame_targets(sample: ClipSample, t: int) -> FrameTargets:
-    """The annotations of frame ``t`` of ``sample``."""
-    return FrameTargets(sample.boxes[:, t].float(), sample.labels, sample.masks[:, t], sample.present[:, t])
-
-
-@torch.no_grad()
-def padding_mask(batch: int, image_size: tuple[int, int], padded_size: tuple[int, int], stride: int,
-                 device: torch.device) -> Tensor:
-    """(B, Hp / stride, Wp / stride) bool, True on cells outside the unpadded image."""
-    h, w = image_size
-    hs, ws = padded_size[0] // stride, padded_size[1] // stride
-    ys = (torch.arange(hs, device=device) + 0.5) * stride
-    xs = (torch.arange(ws, device=device) + 0.5) * stride
-    pad = (ys[:, None] >= h) | (xs[None, :] >= w)
-    return pad[None].expand(batch, hs, ws)

@@ -1,7 +1,8 @@
 """The tracker-stage loss of RGNNVIS (Section 3.5, Eq. 8).
 
 A clip of L frames runs through the tracker exactly as at inference (with the
-training initialisation threshold). In every frame detections and tracks get
+training initialisation threshold; :meth:`Model.run_clip`), and this module
+takes that run's outputs. In every frame detections and tracks get
 identities (:mod:`~vistool.methods.rgnnvis.identity`) and
 
 - ``L_match``: BCE of every (track in memory, detection) pair, target 1 when
@@ -20,22 +21,18 @@ batch size and clip length only (never by the number of tracks or detections).
 
 from __future__ import annotations
 
-from dataclasses import replace
-from typing import TYPE_CHECKING
-
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from vistool.methods.rgnnvis.detector import frame_targets
-from vistool.methods.rgnnvis.identity import (batch_detection_identities, init_targets, match_targets,
+from vistool.methods.rgnnvis.config import LossConfig
+from vistool.methods.rgnnvis.identity import (BACKGROUND, batch_detection_identities, init_targets, match_targets,
                                               new_track_identities)
-from vistool.models.heads.yolact_loss import downsample_masks
+from vistool.methods.rgnnvis.outputs import ClipRun
+from vistool.methods.rgnnvis.tracker import RecurrentTracker
 from vistool.models.lovasz import lovasz_softmax
+from vistool.models.targets import downsample_masks, frame_targets
 from vistool.structures import ClipBatch, ClipSample
-
-if TYPE_CHECKING:
-    from vistool.methods.rgnnvis.model import Model
 
 
 def frame_weights(length: int, decay: float) -> Tensor:
@@ -71,26 +68,25 @@ def segmentation_target(identity: Tensor, samples: list[ClipSample], t: int, siz
     return target
 
 
-def tracker_loss(model: "Model", batch: ClipBatch) -> dict[str, Tensor]:
-    """Weighted terms of Eq. 8 for a batch of clips (B, L frames)."""
-    cfg, lcfg = model.config, model.config.loss
+def tracker_loss(run: ClipRun, batch: ClipBatch, lcfg: LossConfig, num_classes: int) -> dict[str, Tensor]:
+    """Weighted terms of Eq. 8 for a batch of clips (B, L frames) from the model's run over them.
+
+    Args:
+        run: per frame the detections and the tracker's output (:meth:`Model.run_clip`).
+        batch: the clips and their annotations.
+        lcfg: loss weights and the detection IoU of identity assignment.
+        num_classes: C; the background class of the score head is C.
+    """
     bsz, length = batch.images.shape[:2]
-    images = model.transform.prepare_batch(batch.images.flatten(0, 1))
-    perc = model.perceive(images, tuple(batch.images.shape[-2:]), dropout=model.training)
-    frames = torch.arange(bsz * length, device=images.device).reshape(bsz, length)
-    dim = perc.x.shape[-1]
-    x = perc.x.reshape(bsz, length, -1, dim)
-    scene = perc.scene.reshape(bsz, length, dim)
-    tracker = model.tracker
-    state = tracker.initial_state(bsz, scene[:, 0])
-    weights = frame_weights(length, lcfg.frame_decay).to(images.device)
-    num_classes = tracker.num_classes
-    total = {"score": images.new_zeros(()), "seg": images.new_zeros(()), "match": images.new_zeros(()),
-             "init": images.new_zeros(())}
-    for t in range(length):
-        dets = perc.dets.take(frames[:, t])
-        ident_before, alive_before = state.identity, state.alive
-        state, out = tracker.step(state, dets, x[:, t], scene[:, t], perc.input_size, cfg.tracker.train_init_threshold)
+    like = run.outs[0].match_logits
+    weights = frame_weights(length, lcfg.frame_decay).to(like.device)
+    total = {"score": like.new_zeros(()), "seg": like.new_zeros(()), "match": like.new_zeros(()),
+             "init": like.new_zeros(())}
+    identity = None
+    for t, (dets, out) in enumerate(zip(run.dets, run.outs)):
+        alive_before = out.alive_before
+        ident_before = (torch.full_like(alive_before, BACKGROUND, dtype=torch.int64) if identity is None
+                        else identity)
         gts = [frame_targets(s, t) for s in batch.samples]
         det_id = batch_detection_identities(dets.boxes, dets.valid, [g.boxes for g in gts],
                                             [g.present for g in gts], lcfg.detection_iou)
@@ -101,13 +97,12 @@ def tracker_loss(model: "Model", batch: ClipBatch) -> dict[str, Tensor]:
         total["init"] = total["init"] + (F.binary_cross_entropy_with_logits(
             out.init_logits, i_t, reduction="none") * out.det_valid).sum()
         identity = new_track_identities(ident_before, alive_before, out.slot_of, det_id)
-        state = replace(state, identity=identity)
         labels = track_labels(identity, batch.samples, num_classes)
         ce = F.cross_entropy(out.class_logits[out.alive], labels[out.alive], reduction="sum")
         total["score"] = total["score"] + weights[t] * ce
         seg_target = segmentation_target(identity, batch.samples, t, tuple(out.seg_logits.shape[-2:]),
                                          dets.mask_stride)
-        probs = tracker.segmentation_probs(out.seg_logits)
+        probs = RecurrentTracker.segmentation_probs(out.seg_logits)
         total["seg"] = total["seg"] + lovasz_softmax(probs, seg_target, per_image=True) * bsz
     norm = float(bsz * length)
     return {"score": lcfg.score * total["score"] / bsz, "seg": lcfg.seg * total["seg"] / norm,

@@ -34,104 +34,30 @@ is detailed in the module named):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import torch
 from torch import Tensor, nn
 
-from vistool.errors import ConfigError, MethodError
-from vistool.methods.base import VisModel
+from vistool.errors import MethodError
+from vistool.methods.base import Session, VisModel
 from vistool.methods.rgnnvis.appearance import AppearanceNet
-from vistool.methods.rgnnvis.detector import YolactDetector, build_backbone, frame_targets, padding_mask
-from vistool.methods.rgnnvis.tracker import RecurrentTracker, TrackerConfig
-from vistool.models.backbone import BackboneConfig
-from vistool.models.heads.yolact import Detections, YolactConfig
-from vistool.models.transform import FrameTransform, TransformConfig
-from vistool.structures import ClipBatch, Session, VideoInfo
+from vistool.methods.rgnnvis.config import Config
+from vistool.methods.rgnnvis.detector import YolactDetector
+from vistool.methods.rgnnvis.losses import tracker_loss
+from vistool.methods.rgnnvis.outputs import ClipRun, FrameStep, Perception
+from vistool.methods.rgnnvis.session import DetectorSession, RGNNVISSession
+from vistool.methods.rgnnvis.track_manager import TrackState
+from vistool.methods.rgnnvis.tracker import RecurrentTracker
+from vistool.models.backbone import build_backbone
+from vistool.models.detections import Detections
+from vistool.models.targets import frame_targets, padding_mask
+from vistool.models.transform import FrameTransform, ImageMeta
+from vistool.structures import ClipBatch, VideoInfo
 
 STAGES = ("detector", "tracker")
-TRACK_CLASS_SOURCES = ("head", "detections", "detections_fg")
-
-
-@dataclass(frozen=True)
-class LossConfig:
-    """Tracker-stage loss (Eq. 8) and identity assignment.
-
-    Attributes:
-        score, seg, match, init: the weights lambda_1..4 (paper: 1, 1, 4, 1).
-        frame_decay: score-loss weight of frame l is ``frame_decay ** (L - l)``, normalised.
-        detection_iou: least box IoU for a detection to claim an annotated object.
-    """
-
-    score: float = 1.0
-    seg: float = 1.0
-    match: float = 4.0
-    init: float = 1.0
-    frame_decay: float = 0.8
-    detection_iou: float = 0.5
-
-
-@dataclass(frozen=True)
-class Config:
-    """RGNNVIS settings; the defaults are the paper's (ResNet-50, YouTube-VIS).
-
-    Attributes:
-        backbone: backbone + FPN (``in_features`` feed the FPN).
-        detector: YOLACT-style head and its post-processing.
-        tracker: the learned track manager.
-        loss: tracker-stage loss weights.
-        transform: inference resize / normalisation.
-        appearance_features: the two backbone stages read by the appearance network.
-        clip_len: frames per training clip of the tracker stage (L).
-        feature_dropout: channel dropout on backbone features in the tracker stage.
-        track_class: where a track's per-frame class probabilities come from at inference:
-            ``head`` (the track score head, the paper), ``detections`` (the class
-            confidences of the detection the track holds in that frame) or ``detections_fg``
-            (those confidences times the score head's foreground probability, 1 - its background).
-        presence_power: a track's video-level score is multiplied by (frames in which it
-            has pixels / frames of the video) ** presence_power; 0 leaves the score as the
-            mean class probability (see :mod:`vistool.methods.rgnnvis.session`).
-    """
-
-    backbone: BackboneConfig = field(default_factory=lambda: BackboneConfig(
-        name="resnet50", norm="frozen_bn", weights="imagenet", in_features=("c3", "c4", "c5"), fpn_channels=256,
-        extra_levels="p6p7"))
-    detector: YolactConfig = field(default_factory=YolactConfig)
-    tracker: TrackerConfig = field(default_factory=TrackerConfig)
-    loss: LossConfig = field(default_factory=LossConfig)
-    transform: TransformConfig = field(default_factory=lambda: TransformConfig(min_size=480, max_size=864))
-    appearance_features: tuple[str, ...] = ("c4", "c5")
-    clip_len: int = 10
-    feature_dropout: float = 0.1
-    track_class: str = "head"
-    presence_power: float = 0.0
-
-    def __post_init__(self) -> None:
-        if self.track_class not in TRACK_CLASS_SOURCES:
-            raise ConfigError(f"track_class: unknown '{self.track_class}'; choose one of {list(TRACK_CLASS_SOURCES)}")
-        if self.presence_power < 0:
-            raise ConfigError(f"presence_power: must be >= 0, got {self.presence_power}")
-
-
-@dataclass
-class Perception:
-    """Per-frame outputs of the frozen parts and the appearance network (F frames).
-
-    Attributes:
-        dets: detections (F, N, ...); x: (F, N, A) appearance; scene: (F, A);
-        input_size: padded (H, W) of the network input.
-    """
-
-    dets: Detections
-    x: Tensor
-    scene: Tensor
-    input_size: tuple[int, int]
 
 
 class Model(VisModel):
     """RGNNVIS++ model: backbone, YOLACT-style detector, appearance network, recurrent GNN tracker."""
-
-    method = "rgnnvis"
 
     def __init__(self, config: Config, categories: list[str]):
         super().__init__(config, categories)
@@ -139,10 +65,10 @@ class Model(VisModel):
             raise MethodError("rgnnvis appearance_features: give exactly two backbone stages, e.g. [c4, c5]")
         num_classes = len(self.categories)
         self.transform = FrameTransform(config.transform)
-        self.backbone = build_backbone(config.backbone, config.appearance_features)
-        self.detector = YolactDetector(config.backbone, self.backbone, config.detector, num_classes)
+        self.backbone = build_backbone(config.backbone, extra_features=tuple(config.appearance_features))
+        self.detector = YolactDetector(self.backbone, config.detector, num_classes)
         c4, c5 = config.appearance_features
-        self.appearance = AppearanceNet((self.backbone.channels[c4], self.backbone.channels[c5]),
+        self.appearance = AppearanceNet((self.backbone.stage_channels[c4], self.backbone.stage_channels[c5]),
                                         config.tracker.appearance_dim, config.tracker.positional)
         self.tracker = RecurrentTracker(config.tracker, num_classes, self.appearance.out_dim)
         self.feature_dropout = nn.Dropout2d(config.feature_dropout)
@@ -189,11 +115,12 @@ class Model(VisModel):
         """
         frozen = self.stage == "tracker" or not torch.is_grad_enabled()
         with torch.set_grad_enabled(not frozen and torch.is_grad_enabled()):
-            feats = self.backbone(images)
+            feats = self.backbone.stages(images)
         if dropout:
             feats = {k: self.feature_dropout(v) for k, v in feats.items()}
         with torch.no_grad():
-            dets = self.detector.detect(self.detector(feats), [tuple(image_size)] * images.shape[0])
+            levels = self.backbone.pyramid(feats)
+            dets = self.detector.detect(self.detector(levels), [tuple(image_size)] * images.shape[0])
         padded = (int(images.shape[-2]), int(images.shape[-1]))
         pad = padding_mask(images.shape[0], tuple(image_size), padded, dets.mask_stride, images.device)
         c4, c5 = self.config.appearance_features
@@ -205,9 +132,26 @@ class Model(VisModel):
         """Detector loss (stage ``detector``) or the clip loss of Eq. 8 (stage ``tracker``)."""
         if self.stage == "detector":
             return self._detector_loss(batch)
-        from vistool.methods.rgnnvis.losses import tracker_loss
+        return tracker_loss(self.run_clip(batch), batch, self.config.loss, self.tracker.num_classes)
 
-        return tracker_loss(self, batch)
+    def run_clip(self, batch: ClipBatch) -> ClipRun:
+        """The tracker over B clips of L frames, exactly as at inference but with the training
+        initialisation threshold; per frame the detections and the tracker's output."""
+        bsz, length = batch.images.shape[:2]
+        images = self.transform.prepare_batch(batch.images.flatten(0, 1))
+        perc = self.perceive(images, tuple(batch.images.shape[-2:]), dropout=self.training)
+        frames = torch.arange(bsz * length, device=images.device).reshape(bsz, length)
+        dim = perc.x.shape[-1]
+        x = perc.x.reshape(bsz, length, -1, dim)
+        scene = perc.scene.reshape(bsz, length, dim)
+        state = self.tracker.initial_state(bsz, scene[:, 0])
+        dets, outs = [], []
+        for t in range(length):
+            dets.append(perc.dets.take(frames[:, t]))
+            state, out = self.tracker.step(state, dets[-1], x[:, t], scene[:, t], perc.input_size,
+                                           self.config.tracker.train_init_threshold)
+            outs.append(out)
+        return ClipRun(dets, outs)
 
     def _detector_loss(self, batch: ClipBatch) -> dict[str, Tensor]:
         b, t = batch.images.shape[:2]
@@ -217,14 +161,31 @@ class Model(VisModel):
         return self.detector.loss(out, targets)
 
     # ------------------------------------------------------------ inference
+    @torch.no_grad()
+    def track_frame(self, state: TrackState | None, frame: Tensor) -> FrameStep:
+        """One (1, H, W, 3) uint8 frame through the detector and one step of the track manager.
+
+        Args:
+            state: the memory after the previous frame, None before the first.
+        """
+        images, meta = self.transform.preprocess(frame)
+        perc = self.perceive(images, meta.image_size)
+        if state is None:
+            state = self.tracker.initial_state(1, perc.scene)
+        after, out = self.tracker.step(state, perc.dets, perc.x, perc.scene, perc.input_size,
+                                       self.config.tracker.init_threshold)
+        return FrameStep(state, after, out, perc, meta)
+
+    @torch.no_grad()
+    def detect_frame(self, frame: Tensor) -> tuple[Detections, ImageMeta]:
+        """The detector's post-processed detections of one (1, H, W, 3) uint8 frame."""
+        images, meta = self.transform.preprocess(frame)
+        return self.detector.detect(self.detector(self.backbone(images)), [meta.image_size]), meta
+
     def new_session(self, info: VideoInfo) -> Session:
         """Per-video state for online, frame-by-frame tracking (clip_len 1)."""
-        from vistool.methods.rgnnvis.session import RGNNVISSession
-
         return RGNNVISSession(self, info)
 
     def new_frame_session(self, info: VideoInfo) -> Session:
         """``vistool segment``: the detector's instances of every frame, before the track manager."""
-        from vistool.methods.rgnnvis.session import DetectorSession
-
         return DetectorSession(self)

@@ -1,5 +1,8 @@
 """Online inference of RGNNVIS: one frame per step, the track memory carried between steps.
 
+The session holds the per-video state (memory, ids, per-track class history);
+the computation of a frame is :meth:`Model.track_frame`.
+
 Per frame (Section 5.4 of the digest): detections, graph over the memory and
 the empty track, GNN, association (>= 0.31), initialisation (>= 0.31),
 appearance and LSTM updates, class scores, mask reweighting and per-pixel
@@ -8,7 +11,8 @@ paper does not say at which resolution the argmax runs; here it runs at the
 frame's, on the tracks' reweighted logits resampled bilinearly from the mask
 grid, so that track boundaries do not follow the grid.
 
-Video-level decision (:meth:`RGNNVISSession.finish`): the category is the one
+Video-level decision (:meth:`RGNNVISSession.finish`, the shared rule
+:func:`vistool.tracking.summaries.majority_vote`): the category is the one
 most often predicted for the track (the paper's rule, after Yang et al.
 2019) over the frames where the track had pixels; ties go to the larger summed
 probability. The per-frame probabilities are the track score head's softmax
@@ -29,75 +33,44 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import replace
-from typing import TYPE_CHECKING
 
 import torch
 from torch import Tensor
 from torchvision.ops import masks_to_boxes
 
+from vistool.methods.base import OnlineSession, VisModel
+from vistool.methods.rgnnvis.outputs import FrameStep
 from vistool.methods.rgnnvis.track_manager import TrackState
 from vistool.methods.rgnnvis.tracker import FrameOutput, label_map
-from vistool.models.heads.yolact import Detections
+from vistool.models.detections import Detections
 from vistool.models.transform import ImageMeta
-from vistool.structures import Clip, FrameInstances, TrackSummary, VideoInfo
-
-if TYPE_CHECKING:
-    from vistool.methods.rgnnvis.model import Model, Perception
+from vistool.structures import FrameInstances, TrackSummary, VideoInfo
+from vistool.tracking.summaries import majority_vote
 
 
-class _FrameByFrame:
-    """A session that processes one frame per step (``_frame``: (1, H, W, 3) uint8 -> FrameInstances)."""
-
-    clip_len = 1
-
-    @torch.no_grad()
-    def step(self, clip: Clip) -> list[FrameInstances]:
-        """Every frame of ``clip`` in order; one FrameInstances each."""
-        return [self._frame(clip.images[i:i + 1], clip.frame_indices[i]) for i in range(len(clip))]
-
-    def _frame(self, frame: Tensor, index: int) -> FrameInstances:
-        raise NotImplementedError
-
-
-class RGNNVISSession(_FrameByFrame):
+class RGNNVISSession(OnlineSession):
     """Per-video state: the track memory, id counter and per-track class history."""
 
-    def __init__(self, model: "Model", info: VideoInfo):
+    def __init__(self, model: VisModel, info: VideoInfo):
+        super().__init__()
         self.model, self.info = model, info
         self.state: TrackState | None = None
-        self.next_id = 1
-        self.frames = 0
         self.history: dict[int, list[Tensor]] = defaultdict(list)  # track id -> per-frame (C,) probabilities
 
-    def _frame(self, frame: Tensor, index: int) -> FrameInstances:
+    def frame(self, image: Tensor, index: int) -> FrameInstances:
         """Track one frame; its instances carry track ids."""
-        self.frames += 1
-        _, out, perc, meta = self.advance(frame)
-        return self._instances(out, perc.dets, self.state.track_id[0], meta, index)
+        step = self.advance(image)
+        return self._instances(step.out, step.perc.dets, self.state.track_id[0], step.meta, index)
 
-    def advance(self, frame: Tensor) -> tuple[TrackState, FrameOutput, "Perception", ImageMeta]:
-        """Detect in one (1, H, W, 3) uint8 frame and step the track memory; new tracks get ids.
-
-        Returns:
-            the memory before this frame, the tracker's output, the detections and appearance, and
-            the frame's resize metadata.
-        """
-        model = self.model
-        images, meta = model.transform.preprocess(frame)
-        perc = model.perceive(images, meta.image_size)
-        tracker = model.tracker
-        if self.state is None:
-            self.state = tracker.initial_state(1, perc.scene)
-        before = self.state
-        state, out = tracker.step(before, perc.dets, perc.x, perc.scene, perc.input_size,
-                                  model.config.tracker.init_threshold)
-        new = (out.alive & ~out.alive_before)[0]
-        ids = state.track_id.clone()
+    def advance(self, image: Tensor) -> FrameStep:
+        """Step the track memory with one (1, H, W, 3) uint8 frame; new tracks get ids."""
+        step = self.model.track_frame(self.state, image)
+        new = (step.out.alive & ~step.out.alive_before)[0]
+        ids = step.after.track_id.clone()
         for slot in new.nonzero().flatten().tolist():
-            ids[0, slot] = self.next_id
-            self.next_id += 1
-        self.state = replace(state, track_id=ids)
-        return before, out, perc, meta
+            ids[0, slot] = self.ids.new()
+        self.state = replace(step.after, track_id=ids)
+        return step
 
     def _class_probs(self, out: FrameOutput, dets: Detections, slots: Tensor) -> Tensor:
         """(S,) slots with pixels -> (S, C) class probabilities from the configured source."""
@@ -135,31 +108,22 @@ class RGNNVISSession(_FrameByFrame):
 
     def finish(self) -> dict[int, TrackSummary]:
         """Every track that had pixels: its most frequent category and presence-weighted mean probability."""
-        out: dict[int, TrackSummary] = {}
         power = self.model.config.presence_power
-        for tid, rows in self.history.items():
-            probs = torch.stack(rows)  # (F, C)
-            votes = torch.bincount(probs.argmax(1), minlength=probs.shape[1]).float()
-            best = votes == votes.max()
-            summed = torch.where(best, probs.sum(0), torch.full_like(votes, -1.0))
-            label = int(summed.argmax())
-            scores = probs.mean(0) * (len(rows) / max(self.frames, 1)) ** power  # (C,)
-            out[tid] = TrackSummary(label=label, score=float(scores[label]), class_scores=tuple(scores.tolist()))
-        return out
+        return {tid: majority_vote(torch.stack(rows), self.frames, power) for tid, rows in self.history.items()}
 
 
-class DetectorSession(_FrameByFrame):
+class DetectorSession(OnlineSession):
     """Per-frame instances of the detector alone (``vistool segment``): confidence >= the detector's
     threshold, NMS, at most ``max_detections`` per frame; masks cropped to their boxes, may overlap."""
 
-    def __init__(self, model: "Model"):
+    def __init__(self, model: VisModel):
+        super().__init__()
         self.model = model
 
-    def _frame(self, frame: Tensor, index: int) -> FrameInstances:
+    def frame(self, image: Tensor, index: int) -> FrameInstances:
         """The detections of one frame, without track ids."""
         model = self.model
-        images, meta = model.transform.preprocess(frame)
-        dets = model.detector.detect(model.detector(model.backbone(images)), [meta.image_size])
+        dets, meta = model.detect_frame(image)
         n = int(dets.valid[0].sum())
         masks = model.transform.full_masks_to_original(dets.soft_masks()[0, :n], meta)  # (n, H, W)
         boxes = model.transform.boxes_to_original(dets.boxes[0, :n], meta)

@@ -29,14 +29,14 @@ from dataclasses import dataclass, replace
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-from torchvision.ops import box_iou
 
 from vistool.errors import ConfigError
 from vistool.methods.rgnnvis.appearance import AppearanceUpdate, gaussian_log_likelihood, gaussian_update
 from vistool.methods.rgnnvis.graph import TrackDetectionGNN, TrackLSTM
-from vistool.methods.rgnnvis.track_manager import (TrackState, allocate, associate, gather_rows, keep_best_claimant,
-                                                    scatter_new, where_slots)
-from vistool.models.heads.yolact import Detections
+from vistool.methods.rgnnvis.track_manager import TrackState
+from vistool.models.detections import Detections
+from vistool.tracking.costs import batched_box_iou
+from vistool.tracking.slots import allocate, associate, gather_rows, keep_best_claimant, scatter_new, where_slots
 
 NO_PIXELS = -1e4
 
@@ -141,13 +141,6 @@ def label_map(seg_logits: Tensor) -> Tensor:
     return torch.where(best > 0, arg + 1, torch.zeros_like(arg))
 
 
-def batched_iou(a: Tensor, b: Tensor) -> Tensor:
-    """(B, M, 4), (B, N, 4) xyxy -> (B, M, N) IoU (torchvision box_iou per image)."""
-    if a.shape[1] == 0 or b.shape[1] == 0:
-        return a.new_zeros(a.shape[0], a.shape[1], b.shape[1])
-    return torch.stack([box_iou(x, y) for x, y in zip(a, b)])
-
-
 def detection_embedding(dets: Detections, input_size: tuple[int, int]) -> Tensor:
     """(B, N, 4 + C + 1) = [normalised box, class confidences, 1 - max confidence], zero on padding."""
     h, w = input_size
@@ -199,7 +192,7 @@ class RecurrentTracker(nn.Module):
             the empty track: ``[0, log-likelihood under the scene model]``), zero where masked;
             mask (B, 1+M, N) bool: the empty track or an alive track x a valid detection.
         """
-        iou = batched_iou(state.box, dets.boxes)
+        iou = batched_box_iou(state.box, dets.boxes)
         ll = gaussian_log_likelihood(x, state.mean, state.var)
         ll0 = gaussian_log_likelihood(x, state.empty_mean, state.empty_var)
         edges = torch.cat([torch.stack([torch.zeros_like(ll0), ll0], -1), torch.stack([iou, ll], -1)], dim=1)
@@ -273,7 +266,8 @@ class RecurrentTracker(nn.Module):
         x_new = gather_rows(x, det_of_slot)
         return where_slots(is_new, x_new, mean), where_slots(is_new, self.app_update.initial_var(x_new), var)
 
-    def segmentation_probs(self, seg_logits: Tensor) -> Tensor:
+    @staticmethod
+    def segmentation_probs(seg_logits: Tensor) -> Tensor:
         """(B, M, H, W) reweighted scores -> (B, 1 + M, H, W) softmax with a zero background logit."""
         zeros = seg_logits.new_zeros(seg_logits.shape[:1] + (1,) + seg_logits.shape[2:])
         return F.softmax(torch.cat([zeros, seg_logits], dim=1), dim=1)

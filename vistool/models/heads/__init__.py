@@ -1,11 +1,12 @@
-"""Prediction heads shared by the methods.
+"""Prediction heads shared by the methods, one module per head.
 
-- :mod:`~vistool.models.heads.yolact`: YOLACT-style one-stage instance
-  segmentation (prototype masks x per-detection coefficients) with an
-  anchor-free FCOS-style box/class head; its training targets and losses are in
-  :mod:`~vistool.models.heads.yolact_loss`.
+- :mod:`~vistool.models.heads.fcos`: anchor-free FCOS parts (towers, scales,
+  location grids, location assignment, centre-ness).
+- :mod:`~vistool.models.heads.yolact`: YOLACT prototypes x coefficients on an
+  FCOS box/class head; emits :class:`vistool.models.detections.Detections`;
+  its losses are in :mod:`~vistool.models.heads.yolact_loss`.
+- :mod:`~vistool.models.heads.roi_mask`: Mask R-CNN-style RoI mask head and
+  ground-truth crops.
+
+Import the submodules directly.
 """
-
-from vistool.models.heads.yolact import Detections, HeadOutput, YolactConfig, YolactHead
-
-__all__ = ["Detections", "HeadOutput", "YolactConfig", "YolactHead"]

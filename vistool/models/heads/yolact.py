@@ -4,10 +4,10 @@ Masks are linear combinations of ``k`` image-wide *prototypes* (a small FCN on
 the finest FPN level, upsampled to stride 4) with per-detection coefficients
 (tanh), cropped to the detection box (Bolya et al., ICCV 2019).
 
-Box and class prediction are anchor-free, FCOS-style (Tian et al., 2019),
-instead of YOLACT's anchors: every location of every level predicts class
-logits (sigmoid), distances to the four box sides, a centre-ness logit and the
-mask coefficients. This trains faster from scratch on CPU and needs no anchor
+Box and class prediction are anchor-free, FCOS-style (Tian et al., 2019; the
+parts are in :mod:`vistool.models.heads.fcos`), instead of YOLACT's anchors:
+every location of every level predicts class logits (sigmoid), distances to
+the four box sides, a centre-ness logit and the mask coefficients. This trains faster from scratch on CPU and needs no anchor
 tuning; the prototype x coefficient masks are YOLACT's.
 
 Post-processing (RGNNVIS settings by default): confidence
@@ -15,8 +15,9 @@ Post-processing (RGNNVIS settings by default): confidence
 confidence is >= ``score_threshold``; NMS at ``nms_iou``
 (torchvision ``batched_nms``, class-agnostic by default so that every object
 gives one detection carrying its whole class vector); keep the
-``max_detections`` most confident. Training targets and losses are in
-:mod:`vistool.models.heads.yolact_loss`.
+``max_detections`` most confident. The output is the shared
+:class:`vistool.models.detections.Detections`; training targets and losses
+are in :mod:`vistool.models.heads.yolact_loss`.
 """
 
 from __future__ import annotations
@@ -28,6 +29,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 from torchvision.ops import batched_nms, clip_boxes_to_image, remove_small_boxes
+
+from vistool.models.detections import Detections
+from vistool.models.heads.fcos import Scale, location_points, tower
 
 
 @dataclass(frozen=True)
@@ -65,11 +69,6 @@ class YolactConfig:
     focal_alpha: float = 0.25
     focal_gamma: float = 2.0
     weights: tuple[float, float, float, float] = (1.0, 1.0, 1.0, 1.0)
-
-
-def _conv_gn_relu(cin: int, cout: int) -> list[nn.Module]:
-    groups = next(g for g in (32, 16, 8, 4, 2, 1) if cout % g == 0)
-    return [nn.Conv2d(cin, cout, 3, padding=1), nn.GroupNorm(groups, cout), nn.ReLU(inplace=True)]
 
 
 class ProtoNet(nn.Module):
@@ -118,70 +117,6 @@ class HeadOutput:
         return torch.cat([p - self.box[..., :2], p + self.box[..., 2:]], dim=-1)
 
 
-@dataclass
-class Detections:
-    """Post-processed detections of a batch, padded to N per image.
-
-    Attributes:
-        boxes: (B, N, 4) xyxy input pixels; scores: (B, N) confidence;
-        class_probs: (B, N, C) per-class confidence; labels: (B, N) top class;
-        mask_logits: (B, N, Hm, Wm) uncropped mask logits at ``mask_stride``;
-        valid: (B, N) bool, False on padding.
-    """
-
-    boxes: Tensor
-    scores: Tensor
-    class_probs: Tensor
-    labels: Tensor
-    mask_logits: Tensor
-    valid: Tensor
-    mask_stride: int
-
-    def take(self, index: Tensor) -> "Detections":
-        """The detections of the images ``index`` (a (B',) int64 tensor) of this batch."""
-        return Detections(self.boxes[index], self.scores[index], self.class_probs[index], self.labels[index],
-                          self.mask_logits[index], self.valid[index], self.mask_stride)
-
-    def box_masks(self) -> Tensor:
-        """(B, N, Hm, Wm) float: 1 at mask pixels whose centre lies in the box."""
-        return box_masks(self.boxes, self.mask_logits.shape[-2:], self.mask_stride)
-
-    def soft_masks(self) -> Tensor:
-        """(B, N, Hm, Wm) mask probabilities cropped to the boxes (0 on padding rows)."""
-        m = torch.sigmoid(self.mask_logits) * self.box_masks()
-        return m * self.valid[..., None, None].to(m.dtype)
-
-
-def box_masks(boxes: Tensor, size: tuple[int, int], stride: int) -> Tensor:
-    """Boxes drawn as masks on a grid of ``stride``-pixel cells.
-
-    Args:
-        boxes: (..., 4) xyxy pixels.
-        size: (h, w) of the grid.
-
-    Returns:
-        (..., h, w) float {0, 1}: cells whose centre is inside the box.
-    """
-    h, w = size
-    ys = (torch.arange(h, device=boxes.device, dtype=boxes.dtype) + 0.5) * stride
-    xs = (torch.arange(w, device=boxes.device, dtype=boxes.dtype) + 0.5) * stride
-    b = boxes[..., None, None, :]
-    inside_y = (ys[:, None] >= b[..., 1]) & (ys[:, None] < b[..., 3])
-    inside_x = (xs[None, :] >= b[..., 0]) & (xs[None, :] < b[..., 2])
-    return (inside_y & inside_x).to(boxes.dtype)
-
-
-class Scale(nn.Module):
-    """A learned scalar multiplier (one per FPN level, as FCOS)."""
-
-    def __init__(self, init: float = 1.0):
-        super().__init__()
-        self.value = nn.Parameter(torch.tensor(float(init)))
-
-    def forward(self, x: Tensor) -> Tensor:
-        return x * self.value
-
-
 class YolactHead(nn.Module):
     """Protonet + shared per-level prediction towers.
 
@@ -197,11 +132,7 @@ class YolactHead(nn.Module):
         self.cfg, self.num_classes = cfg, num_classes
         self.level_strides = [int(strides[n]) for n in cfg.levels]
         c = cfg.channels
-        cls_tower, box_tower = [], []
-        for i in range(cfg.tower_convs):
-            cls_tower += _conv_gn_relu(in_channels if i == 0 else c, c)
-            box_tower += _conv_gn_relu(in_channels if i == 0 else c, c)
-        self.cls_tower, self.box_tower = nn.Sequential(*cls_tower), nn.Sequential(*box_tower)
+        self.cls_tower, self.box_tower = tower(in_channels, c, cfg.tower_convs), tower(in_channels, c, cfg.tower_convs)
         cin = c if cfg.tower_convs else in_channels
         self.cls_out = nn.Conv2d(cin, num_classes, 3, padding=1)
         self.box_out = nn.Conv2d(cin, 4, 3, padding=1)
@@ -227,9 +158,7 @@ class YolactHead(nn.Module):
             ctr.append(self.ctr_out(bt).flatten(2)[:, 0])
             coef.append(torch.tanh(self.coef_out(bt)).flatten(2).transpose(1, 2))
             h, w = x.shape[-2:]
-            ys, xs = torch.meshgrid(torch.arange(h, device=x.device), torch.arange(w, device=x.device), indexing="ij")
-            pts = torch.stack([xs.flatten(), ys.flatten()], 1).to(x.dtype) * stride + stride // 2
-            points.append(pts)
+            points.append(location_points(h, w, stride, x.device, x.dtype))
             strides.append(torch.full((h * w,), float(stride), device=x.device))
             level.append(torch.full((h * w,), i, dtype=torch.int64, device=x.device))
         protos = self.protonet(feats[self.cfg.levels[0]])

@@ -1,9 +1,6 @@
 """Training targets and losses of :class:`~vistool.models.heads.yolact.YolactHead`.
 
-Targets are FCOS's: a location is positive for an object when it lies in the
-object's centre region (``center_radius`` strides around the box centre,
-clipped to the box) and the largest distance to the box sides falls in its
-level's size range; ambiguous locations take the smallest object.
+Targets are FCOS's (:func:`vistool.models.heads.fcos.assign_locations`).
 
 Losses (normalised as FCOS / YOLACT):
 - class: sigmoid focal loss summed over locations / number of positives;
@@ -18,72 +15,15 @@ Losses (normalised as FCOS / YOLACT):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from vistool.models.heads.yolact import HeadOutput, YolactConfig, assemble_masks, box_masks
+from vistool.models.detections import box_masks
+from vistool.models.heads.fcos import assign_locations, centerness
+from vistool.models.heads.yolact import HeadOutput, YolactConfig, assemble_masks
 from vistool.models.losses import generalized_box_iou_loss, sigmoid_focal
-
-
-@dataclass
-class ImageTargets:
-    """Annotated objects of one image.
-
-    Attributes:
-        boxes: (K, 4) xyxy input pixels; labels: (K,) int64 0-based;
-        masks: (K, H, W) bool at input resolution (H, W at most the padded size).
-    """
-
-    boxes: Tensor
-    labels: Tensor
-    masks: Tensor
-
-
-def assign_locations(out: HeadOutput, boxes: Tensor, cfg: YolactConfig) -> Tensor:
-    """FCOS assignment of every location of one image.
-
-    Args:
-        out: head output (its points, strides and levels are used).
-        boxes: (K, 4) xyxy.
-
-    Returns:
-        (P,) int64 index of the object each location regresses, -1 for negatives.
-    """
-    p = out.points.shape[0]
-    if boxes.shape[0] == 0:
-        return torch.full((p,), -1, dtype=torch.int64, device=boxes.device)
-    x, y = out.points[:, 0:1], out.points[:, 1:2]  # (P, 1)
-    ltrb = torch.stack([x - boxes[:, 0], y - boxes[:, 1], boxes[:, 2] - x, boxes[:, 3] - y], -1)  # (P, K, 4)
-    cx, cy = (boxes[:, 0] + boxes[:, 2]) / 2, (boxes[:, 1] + boxes[:, 3]) / 2
-    r = cfg.center_radius * out.strides[:, None]
-    in_center = ((x > torch.maximum(boxes[:, 0], cx - r)) & (x < torch.minimum(boxes[:, 2], cx + r))
-                 & (y > torch.maximum(boxes[:, 1], cy - r)) & (y < torch.minimum(boxes[:, 3], cy + r)))
-    lows = torch.tensor((0.0,) + tuple(cfg.size_bounds), device=boxes.device)[out.level]
-    highs = torch.tensor(tuple(cfg.size_bounds) + (float("inf"),), device=boxes.device)[out.level]
-    reach = ltrb.max(-1).values
-    in_range = (reach >= lows[:, None]) & (reach <= highs[:, None])
-    area = ((boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1]))[None].expand(p, -1)
-    area = torch.where(in_center & in_range & (ltrb.min(-1).values > 0), area, torch.full_like(area, float("inf")))
-    best_area, idx = area.min(1)
-    return torch.where(torch.isfinite(best_area), idx, torch.full_like(idx, -1))
-
-
-def centerness(ltrb: Tensor) -> Tensor:
-    """(Q, 4) positive distances -> (Q,) FCOS centre-ness target in [0, 1]."""
-    lr, tb = ltrb[:, [0, 2]], ltrb[:, [1, 3]]
-    ratio_lr = lr.min(1).values / lr.max(1).values.clamp(min=1e-6)
-    ratio_tb = tb.min(1).values / tb.max(1).values.clamp(min=1e-6)
-    return (ratio_lr * ratio_tb).clamp(min=0).sqrt()
-
-
-def downsample_masks(masks: Tensor, size: tuple[int, int], stride: int) -> Tensor:
-    """(K, H, W) bool masks -> (K, h, w) float {0, 1}: cells at least half covered."""
-    h, w = size
-    padded = F.pad(masks.float(), (0, w * stride - masks.shape[-1], 0, h * stride - masks.shape[-2]))
-    return (F.avg_pool2d(padded[None], stride)[0] >= 0.5).float()
+from vistool.models.targets import ImageTargets, downsample_masks
 
 
 def yolact_loss(out: HeadOutput, targets: list[ImageTargets], cfg: YolactConfig,
@@ -95,7 +35,8 @@ def yolact_loss(out: HeadOutput, targets: list[ImageTargets], cfg: YolactConfig,
     boxes_pred = out.boxes_xyxy()
     pred_pos, target_pos, ctr_logit_pos, ltrb_pos = [], [], [], []
     for b, tgt in enumerate(targets):
-        assign = assign_locations(out, tgt.boxes.to(out.points.dtype), cfg)
+        assign = assign_locations(out.points, out.strides, out.level, tgt.boxes.to(out.points.dtype),
+                                  cfg.center_radius, cfg.size_bounds)
         pos = (assign >= 0).nonzero().flatten()
         gt = assign[pos]
         cls_t[b, pos, tgt.labels[gt].clamp(0, num_classes - 1)] = 1.0
