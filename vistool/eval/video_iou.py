@@ -122,8 +122,7 @@ def intersections(dt: TrackMasks, gt: TrackMasks, max_pairs: int = 1 << 20) -> n
 
 def _relabel(segmentation: dict, shape: tuple[int, int]) -> dict:
     """The same run-length counts labelled with another (h, w) of the same pixel count."""
-    counts = segmentation["counts"]
-    return {"size": shape, "counts": counts.encode("utf-8") if isinstance(counts, str) else counts}
+    return {"size": shape, "counts": segmentation["counts"]}     # str counts: pycocotools encodes them itself
 
 
 def _frame_chunks(num_dt: np.ndarray, num_gt: np.ndarray, max_frames: int, max_pairs: int) -> list[tuple[int, int]]:
