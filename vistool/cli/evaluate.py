@@ -25,7 +25,9 @@ PER_CATEGORY_KEYS = ("AP", "AP50", "AP75", "AR1", "AR10", "AR100")
 @click.argument("results", metavar="RESULTS.json")
 @click.option("--json", "json_out", metavar="OUT", help="Also write the stats as one flat JSON object to OUT.")
 @click.option("--per-category", is_flag=True, help="Add a table with AP/AR of every category.")
-def evaluate(gt: str, results: str, json_out: str | None, per_category: bool) -> None:
+@click.option("--workers", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Processes for the per-video work; 0 = every core when the problem is large.")
+def evaluate(gt: str, results: str, json_out: str | None, per_category: bool, workers: int) -> None:
     """YouTube-VIS / OVIS video AP and AR of RESULTS.json against the ground truth GT.json.
 
     Gives the official evaluator's numbers (AP, AP50, AP75, APs, APm, APl, AR1,
@@ -43,7 +45,7 @@ def evaluate(gt: str, results: str, json_out: str | None, per_category: bool) ->
 
     console = echo_console()
     with console.status("Evaluating…"):
-        result = evaluate_files(gt, results)
+        result = evaluate_files(gt, results, workers=workers)
     console.print(_stats_table(result))
     if per_category:
         console.print(_category_table(result))

@@ -118,12 +118,13 @@ def evaluate_files(gt_path: str | Path, results_path: str | Path, workers: int |
         gt = load_dataset(gt_path)
         results = load_results(results_path, dataset=gt)
         loaded = time.perf_counter()
-        result = evaluate(gt, results, workers=workers)
+        result = evaluate(gt, results, workers=workers, masks_checked=True)
     result.timings["load"] = loaded - began
     return result
 
 
-def evaluate(gt: YtvisDataset, results: Sequence[ResultTrack], workers: int | None = None) -> EvalResult:
+def evaluate(gt: YtvisDataset, results: Sequence[ResultTrack], workers: int | None = None,
+             masks_checked: bool = False) -> EvalResult:
     """YouTube-VIS (or, with occlusion labels, OVIS) AP/AR of ``results`` against ``gt``.
 
     Results whose category is not a ground-truth category are dropped (logged);
@@ -133,6 +134,9 @@ def evaluate(gt: YtvisDataset, results: Sequence[ResultTrack], workers: int | No
         workers: processes for the per-video work: None or 0 = every core when the
             problem is large (over 20,000 masks), else 1 (this process). The
             numbers do not depend on it.
+        masks_checked: every mask is known to be a compressed RLE (str counts) of its
+            video's size, as :func:`load_dataset` and :func:`load_results` (given the
+            dataset) make them; skips checking them again.
 
     Raises:
         InputError: a result names an unknown video, or a mask has the wrong size.
@@ -143,7 +147,7 @@ def evaluate(gt: YtvisDataset, results: Sequence[ResultTrack], workers: int | No
     videos = gt.videos_by_id()
     category_ids = sorted({c.id for c in gt.categories})
     gt_by_video, dt_by_video = _group_by_video(gt, results, videos, set(category_ids))
-    jobs = [_VideoJob(videos[v], gt_by_video.get(v, []), dt_by_video.get(v, {}), occ_ranges)
+    jobs = [_VideoJob(videos[v], gt_by_video.get(v, []), dt_by_video.get(v, {}), occ_ranges, masks_checked)
             for v in sorted(videos) if gt_by_video.get(v) or dt_by_video.get(v)]
     masks = sum(videos[v].length * len(gts) for v, gts in gt_by_video.items()) + sum(
         len(t.segmentations) for t in results)
@@ -221,6 +225,7 @@ class _VideoJob:
     gts: list[YtvisAnnotation]
     dts: dict[int, list[ResultTrack]]
     occ_ranges: dict[str, tuple[float, float]]
+    masks_checked: bool = False
 
 
 def _evaluate_video(job: _VideoJob) -> list[tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
@@ -232,8 +237,8 @@ def _evaluate_video(job: _VideoJob) -> list[tuple[int, np.ndarray, np.ndarray, n
     video, gts, dts, occ_ranges = job.video, job.gts, job.dts, job.occ_ranges
     kept = _best_per_category(dts, MAX_DETS[-1])
     size, what = (video.height, video.width), f"video {video.id}"
-    dt_masks = TrackMasks.build([t.segmentations for t in kept], size, f"results of {what}")
-    gt_masks = TrackMasks.build([a.segmentations for a in gts], size, f"ground truth of {what}")
+    dt_masks = TrackMasks.build([t.segmentations for t in kept], size, f"results of {what}", job.masks_checked)
+    gt_masks = TrackMasks.build([a.segmentations for a in gts], size, f"ground truth of {what}", job.masks_checked)
     dt_cat = np.asarray([t.category_id for t in kept], dtype=np.int64)
     gt_cat = np.asarray([a.category_id for a in gts], dtype=np.int64)
     ious = _same_category_ious(dt_masks, gt_masks, dt_cat, gt_cat)                    # (D, G)

@@ -87,6 +87,23 @@ def areas(rles: Sequence[Rle]) -> np.ndarray:
     return _area_of_many(_as_coco_many(rles))
 
 
+def compressed_areas(rles: Sequence[Rle]) -> np.ndarray:
+    """(N,) pixel counts of N compressed RLEs with str or bytes counts (no conversion: the caller knows)."""
+    return _area_of_many(list(rles))
+
+
+def compressed_intersections(a: Sequence[Rle], b: Sequence[Rle], area_a: np.ndarray) -> np.ndarray:
+    """(len(a), len(b)) intersection areas of compressed RLEs (str or bytes counts), ``area_a`` (len(a),) known.
+
+    One pycocotools call: its crowd IoU is |a∩b| / |a| for every pair of masks
+    of the same (h, w) (0 for pairs of different sizes); multiplied back by |a|.
+    """
+    if not a or not b:
+        return np.zeros((len(a), len(b)), dtype=np.float64)
+    crowd_iou = np.asarray(_coco_mask.iou(list(a), list(b), [1] * len(b)), dtype=np.float64).reshape(len(a), len(b))
+    return np.rint(crowd_iou * np.asarray(area_a, dtype=np.float64)[:, None])
+
+
 def to_bbox(rle: Rle) -> list[float]:
     """Tight ``[x, y, w, h]`` box of an RLE (zeros for an empty mask)."""
     return [float(v) for v in _coco_mask.toBbox(_as_coco(rle))]
