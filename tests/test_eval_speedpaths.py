@@ -241,3 +241,12 @@ def test_evaluate_as_a_process_prints_its_table_and_writes_json_before_its_quick
     assert proc.returncode == 0, proc.stderr
     assert "AR100" in proc.stdout and proc.stdout.rstrip().endswith(f"wrote {tmp_path / 'm.json'}")
     assert json.loads((tmp_path / "m.json").read_text())["AP"] == pytest.approx(evaluate(gt, results).stats["AP"])
+
+
+def test_evaluation_imports_no_torch():
+    code = ("import sys\n"
+            "import vistool.cli, vistool.cli.evaluate, vistool.eval.ytvis, vistool.eval.parallel, vistool.io.ytvis\n"
+            "print('torch' in sys.modules)\n")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                          env={**__import__("os").environ, "PYTHONPATH": str(ROOT)})
+    assert proc.returncode == 0 and proc.stdout.strip() == "False", proc.stderr[-2000:]
