@@ -7,7 +7,7 @@ is the fixed cost. ``--baseline DIR`` also runs another checkout of vistool
 (e.g. ``git worktree add /tmp/base <commit>``), interleaved run by run, and
 prints the ratio of the medians.
 
-    python benchmarks/bench_startup.py                       # demo_0.mp4, both bundled methods, 5 runs
+    python benchmarks/bench_startup.py                       # demo_0.mp4 (8 frames), both bundled methods, 5 runs
     python benchmarks/bench_startup.py --baseline /tmp/base --runs 7
 """
 
@@ -27,12 +27,13 @@ ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "examples/demo/valid/videos/demo_0.mp4"
 
 
-def one_run(checkout: Path, video: Path, method: str, out: Path) -> tuple[float, float]:
+def one_run(checkout: Path, video: Path, method: str, out: Path, frames: int) -> tuple[float, float]:
     """(wall seconds, frame-loop seconds) of one ``vistool track`` process run from ``checkout``."""
     env = {**os.environ, "PYTHONPATH": str(checkout)}
     began = time.perf_counter()
     subprocess.run([sys.executable, "-m", "vistool", "track", str(video), "-m", method, "-o", str(out),
-                    "--device", "cpu"], check=True, cwd=checkout, env=env, capture_output=True)
+                    "--device", "cpu", "--max-frames", str(frames)], check=True, cwd=checkout, env=env,
+                   capture_output=True)
     wall = time.perf_counter() - began
     return wall, float(json.loads(out.with_suffix(".meta.json").read_text())["seconds"])
 
@@ -42,6 +43,8 @@ def main() -> None:
     parser.add_argument("--video", type=Path, default=DEMO)
     parser.add_argument("--methods", nargs="+", default=["rgnnvis", "efficientvis"])
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--max-frames", type=int, default=8, help="frames processed (the fixed cost does not "
+                                                                  "depend on them)")
     parser.add_argument("--baseline", type=Path, default=None, help="another vistool checkout to compare")
     args = parser.parse_args()
     checkouts = {"this": ROOT} | ({"baseline": args.baseline.resolve()} if args.baseline else {})
@@ -51,8 +54,9 @@ def main() -> None:
         for _ in range(args.runs):
             for method in args.methods:
                 for name, checkout in checkouts.items():
-                    rows.setdefault((method, name), []).append(
-                        one_run(checkout, video, method, Path(tmp) / f"{method}_{name}.json"))
+                    run = one_run(checkout, video, method, Path(tmp) / f"{method}_{name}.json", args.max_frames)
+                    rows.setdefault((method, name), []).append(run)
+                    print(f"{method} {name}: wall {run[0]:.2f} s, frame loop {run[1]:.2f} s", flush=True)
     print(f"video {video.name}; medians of {args.runs} interleaved runs, seconds")
     print(f"{'method':<14}{'checkout':<10}{'wall':>8}{'frame loop':>12}{'fixed':>8}{'fixed, runs':>34}")
     for (method, name), runs in rows.items():
