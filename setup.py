@@ -30,6 +30,7 @@ setup(
         "opencv-python-headless>=4.8",
         "imageio-ffmpeg>=0.5",
         "pycocotools>=2.0.7",
+        "orjson>=3.9",
         "pyyaml>=6",
     ],
     extras_require={

@@ -6,13 +6,23 @@ positives, writes both as JSON, then times ``evaluate_files`` (load +
 compute) and, on a subset of videos, the plain-loop reference of
 tests/test_eval_reference.py (same numbers required).
 
-    python benchmarks/bench_eval.py                       # 300 videos x 36 frames, 720x1280
+With ``--official DIR`` (a folder holding the official evaluator's ``ytvos.py``
+and ``ytvoseval.py``, see ``benchmarks/official_ytvis.py``) it also times whole
+processes, as a user runs them, in turn: ``vistool evaluate GT RESULTS`` and the
+official evaluator on the same files (``--process-runs`` each), prints the
+medians and their ratio, and the largest difference between the 12 numbers.
+
+    python benchmarks/bench_eval.py                       # 300 videos x 72 frames, 720x1280
+    python benchmarks/bench_eval.py --official /tmp/ytvis-cocoapi/PythonAPI/pycocotools
     python benchmarks/bench_eval.py --videos 50 --reference-videos 5
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -97,12 +107,15 @@ def subset(dataset: YtvisDataset, results: list[ResultTrack], count: int) -> tup
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--videos", type=int, default=300)
-    parser.add_argument("--frames", type=int, default=36)
+    parser.add_argument("--frames", type=int, default=72)
     parser.add_argument("--height", type=int, default=720)
     parser.add_argument("--width", type=int, default=1280)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--repeats", type=int, default=3, help="timed runs of vistool's evaluate (best is shown)")
     parser.add_argument("--reference-videos", type=int, default=20, help="videos timed with the slow reference")
+    parser.add_argument("--official", type=Path, default=None,
+                        help="folder with the official ytvos.py and ytvoseval.py: compare whole processes")
+    parser.add_argument("--process-runs", type=int, default=3, help="whole-process runs of each, in turn")
     args = parser.parse_args()
 
     began = time.perf_counter()
@@ -118,6 +131,8 @@ def main() -> None:
             t0 = time.perf_counter()
             result = evaluate_files(gt_path, res_path)
             runs.append((time.perf_counter() - t0, result.timings["load"], result.timings["evaluate"]))
+        official = (official_rows(gt_path, res_path, args.official, args.process_runs, result.stats)
+                    if args.official else [])
     total, load, compute = min(runs)
 
     rows = [("videos", f"{len(dataset.videos)}"), ("frames per video", f"{args.frames}"),
@@ -133,6 +148,7 @@ def main() -> None:
                                                             "method; a lower bound of its run time)"))
     if args.reference_videos > 0:
         rows += reference_rows(dataset, results, args.reference_videos)
+    rows += official
     width = max(len(name) for name, _ in rows)
     for name, value in rows:
         print(f"{name:<{width}}  {value}")
@@ -156,6 +172,31 @@ def pair_loop_iou_seconds(dataset: YtvisDataset, results: list[ResultTrack]) -> 
                     union += rle.area(d if d is not None else g)
             _ = inter / union if union > 0 else 0.0
     return time.perf_counter() - began
+
+
+def official_rows(gt_path: Path, res_path: Path, folder: Path, runs: int, stats: dict) -> list[tuple[str, str]]:
+    """Whole-process seconds of ``vistool evaluate`` and of the official evaluator, run in turn; their ratio."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    vistool = [sys.executable, "-m", "vistool", "evaluate", str(gt_path), str(res_path)]
+    official = [sys.executable, str(ROOT / "benchmarks" / "official_ytvis.py"), "--official", str(folder),
+                str(gt_path), str(res_path)]
+    seconds: dict[str, list[float]] = {"vistool": [], "official": []}
+    printed = ""
+    for _ in range(runs):
+        for name, command in (("vistool", vistool), ("official", official)):
+            t0 = time.perf_counter()
+            proc = subprocess.run(command, check=True, capture_output=True, text=True, env=env)
+            seconds[name].append(time.perf_counter() - t0)
+            printed = proc.stdout if name == "official" else printed
+    theirs = [float(v) for v in printed.split("STATS ", 1)[1].split()]
+    diff = max(abs(a - b) for a, b in zip(stats.values(), theirs))
+    med = {name: statistics.median(values) for name, values in seconds.items()}
+    return [("whole process: vistool evaluate", f"{med['vistool']:.2f} s (median of {runs}: "
+                                                + " ".join(f"{v:.2f}" for v in seconds["vistool"]) + ")"),
+            ("whole process: official evaluator", f"{med['official']:.2f} s (median of {runs}: "
+                                                  + " ".join(f"{v:.2f}" for v in seconds["official"]) + ")"),
+            ("official / vistool", f"{med['official'] / med['vistool']:.1f}x"),
+            ("max |vistool - official| over the 12 stats", f"{diff:.1e}")]
 
 
 def reference_rows(dataset: YtvisDataset, results: list, count: int) -> list[tuple[str, str]]:

@@ -30,8 +30,10 @@ PER_CATEGORY_KEYS = ("AP", "AP50", "AP75", "AR1", "AR10", "AR100")
               help="Comma-separated: ap (YouTube-VIS AP/AR), hota (HOTA, DetA, AssA, LocA through TrackEval), "
                    "identity (ID switches, fragments, split tracks per video).")
 @click.option("--per-video", is_flag=True, help="With identity: list every video, not only the 5 worst.")
+@click.option("--workers", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Processes for the per-video work; 0 = every core when the problem is large.")
 def evaluate(gt: str, results: str, json_out: str | None, per_category: bool, metrics_text: str,
-             per_video: bool) -> None:
+             per_video: bool, workers: int) -> None:
     """YouTube-VIS / OVIS video AP and AR of RESULTS.json against the ground truth GT.json.
 
     Gives the official evaluator's numbers (AP, AP50, AP75, APs, APm, APl, AR1,
@@ -61,10 +63,10 @@ def evaluate(gt: str, results: str, json_out: str | None, per_category: bool, me
     metrics = parse_metrics(metrics_text)
     console = echo_console()
     if metrics != ("ap",):
-        payload = _evaluate_more(console, gt, results, metrics, per_category, per_video)
+        payload = _evaluate_more(console, gt, results, metrics, per_category, per_video, workers)
     else:
         with console.status("Evaluating…"):
-            result = evaluate_files(gt, results)
+            result = evaluate_files(gt, results, workers=workers)
         console.print(_stats_table(result))
         if per_category:
             console.print(_category_table(result))
@@ -78,13 +80,13 @@ def evaluate(gt: str, results: str, json_out: str | None, per_category: bool, me
 
 
 def _evaluate_more(console, gt: str, results: str, metrics: tuple[str, ...], per_category: bool,
-                   per_video: bool) -> dict:
+                   per_video: bool, workers: int = 0) -> dict:
     """AP (if asked) plus HOTA / identity tables; returns the --json payload."""
     from vistool.cli.evaluate_tables import hota_table, identity_tables
     from vistool.eval.combined import evaluate_metrics
 
     with console.status("Evaluating…"):
-        ev = evaluate_metrics(gt, results, metrics)
+        ev = evaluate_metrics(gt, results, metrics, workers)
     if ev.ap is not None:
         ev.ap.timings["load"] = ev.timings["load"]
         console.print(_stats_table(ev.ap))

@@ -94,10 +94,16 @@ class BatchSummary:
 
 def build_model(method: str | None, weights: str | None, device: str, settings: tuple[str, ...] = ()):
     """Build a method's model with its weights (the bundled ones when ``weights`` is None) and ``KEY=VALUE``
-    settings applied to its config; return it and its :class:`~vistool.methods.build.Provenance`."""
-    from vistool.methods.build import load_model
+    settings applied to its config; return it and its :class:`~vistool.methods.build.Provenance`.
+    torchvision is imported without torch._dynamo and the heap is frozen afterwards
+    (:mod:`vistool.engine.fast_import`)."""
+    from vistool.engine.fast_import import frozen_heap, import_torchvision
 
-    return load_model(method, weights, device, settings)
+    import_torchvision()
+    with frozen_heap():
+        from vistool.methods.build import load_model
+
+        return load_model(method, weights, device, settings)
 
 
 def resolve_device(name: str) -> str:

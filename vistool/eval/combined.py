@@ -56,8 +56,10 @@ def parse_metrics(text: str) -> tuple[str, ...]:
     return tuple(m for m in METRICS if m in names)
 
 
-def evaluate_metrics(gt_path: str | Path, results_path: str | Path, metrics: Sequence[str]) -> Evaluation:
-    """Load the pair once and compute the metrics named in ``metrics`` (see :data:`METRICS`)."""
+def evaluate_metrics(gt_path: str | Path, results_path: str | Path, metrics: Sequence[str],
+                     workers: int | None = None) -> Evaluation:
+    """Load the pair once and compute the metrics named in ``metrics`` (see :data:`METRICS`); ``workers``
+    as in :func:`vistool.eval.ytvis.evaluate`."""
     clock = [time.perf_counter()]
     timings: dict[str, float] = {}
 
@@ -69,7 +71,7 @@ def evaluate_metrics(gt_path: str | Path, results_path: str | Path, metrics: Seq
     gt = load_dataset(gt_path)
     results = load_results(results_path, dataset=gt)
     lap("load")
-    ap = evaluate(gt, results) if "ap" in metrics else None
+    ap = evaluate(gt, results, workers=workers) if "ap" in metrics else None
     lap("ap")
     tables = frame_tables(gt, results) if {"hota", "identity"} & set(metrics) else None
     lap("frames")

@@ -48,22 +48,28 @@ class TrackMasks:
     size: tuple[int, int]
 
     @classmethod
-    def build(cls, segmentations: Sequence[Sequence[dict | None]], size: tuple[int, int], what: str) -> "TrackMasks":
+    def build(cls, segmentations: Sequence[Sequence[dict | None]], size: tuple[int, int], what: str,
+              checked: bool = False) -> "TrackMasks":
         """Check N tracks' segmentation lists and measure their masks; every mask must have ``size`` (H, W).
+
+        ``checked``: the caller knows every mask is a compressed RLE (str counts) of ``size``, as
+        :func:`vistool.io.ytvis.load_dataset` and ``load_results`` (given the dataset) make them.
 
         Raises:
             InputError: a mask does not have the video's size (``what`` names the tracks).
         """
         size_list = [int(size[0]), int(size[1])]
-        frames = [[None if s is None else _checked(s, size_list, what) for s in track] for track in segmentations]
+        frames = [list(t) if checked else _checked_track(t, size_list, what) for t in segmentations]
         lengths = np.asarray([len(t) for t in frames], dtype=np.int64)
         width = int(lengths.max(initial=0))
         present = np.zeros((len(frames), width), dtype=bool)
+        masks = []
         for n, track in enumerate(frames):
-            present[n, : len(track)] = [s is not None for s in track]
+            flags = [s is not None for s in track]
+            present[n, : len(track)] = flags
+            masks.extend(s for s in track if s is not None)      # row-major order, as np.nonzero gives
         areas = np.zeros(present.shape, dtype=np.float64)
-        rows, cols = np.nonzero(present)
-        areas[rows, cols] = rle_io.areas([frames[r][c] for r, c in zip(rows.tolist(), cols.tolist())])
+        areas[present] = rle_io.compressed_areas(masks)          # one pycocotools call for the video
         return cls(frames=frames, lengths=lengths, present=present, areas=areas, size=(size_list[0], size_list[1]))
 
     def __len__(self) -> int:
@@ -80,6 +86,17 @@ class TrackMasks:
         means = np.zeros(len(self), dtype=np.float64)
         np.divide(self.areas.sum(axis=1), counts, out=means, where=counts > 0)   # integer sums: exact
         return means
+
+
+def _checked_track(track: Sequence[dict | None], size: list[int], what: str) -> list[dict | None]:
+    """One track's per-frame list after :func:`_checked`; compressed RLEs of ``size`` pass as they are."""
+    out = list(track)
+    for f, segmentation in enumerate(out):
+        if segmentation is None or (type(segmentation) is dict and type(segmentation.get("counts")) is str
+                                    and segmentation.get("size") == size):
+            continue
+        out[f] = _checked(segmentation, size, what)
+    return out
 
 
 def _checked(segmentation: dict, size: list[int], what: str) -> dict:
@@ -112,8 +129,7 @@ def intersections(dt: TrackMasks, gt: TrackMasks, max_pairs: int = 1 << 20) -> n
         g = slice(gt_bounds[first], gt_bounds[last])
         a = [_relabel(dt.frames[t][f], shapes[f - first]) for t, f in zip(dt_track[d].tolist(), dt_frame[d].tolist())]
         b = [_relabel(gt.frames[t][f], shapes[f - first]) for t, f in zip(gt_track[g].tolist(), gt_frame[g].tolist())]
-        pair_inter, _ = rle_io.intersection_and_union(a, b, dt.areas[dt_track[d], dt_frame[d]],
-                                                      gt.areas[gt_track[g], gt_frame[g]])   # (Na, Nb)
+        pair_inter = rle_io.compressed_intersections(a, b, dt.areas[dt_track[d], dt_frame[d]])   # (Na, Nb)
         rows, cols = np.nonzero(dt_frame[d][:, None] == gt_frame[g][None, :])              # same-frame pairs
         flat = dt_track[d][rows] * len(gt) + gt_track[g][cols]
         inter += np.bincount(flat, weights=pair_inter[rows, cols], minlength=inter.size).reshape(inter.shape)
@@ -122,8 +138,7 @@ def intersections(dt: TrackMasks, gt: TrackMasks, max_pairs: int = 1 << 20) -> n
 
 def _relabel(segmentation: dict, shape: tuple[int, int]) -> dict:
     """The same run-length counts labelled with another (h, w) of the same pixel count."""
-    counts = segmentation["counts"]
-    return {"size": shape, "counts": counts.encode("utf-8") if isinstance(counts, str) else counts}
+    return {"size": shape, "counts": segmentation["counts"]}     # str counts: pycocotools encodes them itself
 
 
 def _frame_chunks(num_dt: np.ndarray, num_gt: np.ndarray, max_frames: int, max_pairs: int) -> list[tuple[int, int]]:

@@ -34,6 +34,7 @@ import numpy as np
 from vistool.errors import InputError
 from vistool.eval.accumulate import CategoryMatches, category_curves
 from vistool.eval.matching import detection_flags, greedy_match
+from vistool.eval.parallel import gc_paused, map_in_order, resolve_workers
 from vistool.eval.video_iou import TrackMasks, video_ious
 from vistool.io.ytvis import ResultTrack, YtvisAnnotation, YtvisDataset, YtvisVideo, load_dataset, load_results
 
@@ -102,27 +103,40 @@ class EvalResult:
         return {key: float(value) for key, value in self.stats.items()}
 
 
-def evaluate_files(gt_path: str | Path, results_path: str | Path) -> EvalResult:
+def evaluate_files(gt_path: str | Path, results_path: str | Path, workers: int | None = None) -> EvalResult:
     """Load a ground-truth dataset and a results file, then :func:`evaluate` them.
+
+    Args:
+        workers: processes for the per-video work (see :func:`evaluate`).
 
     Raises:
         InputError / FormatError: a file is missing or does not follow its schema,
             or the results name a video that is not in the ground truth.
     """
-    began = time.perf_counter()
-    gt = load_dataset(gt_path)
-    results = load_results(results_path, dataset=gt)
-    loaded = time.perf_counter()
-    result = evaluate(gt, results)
+    with gc_paused():
+        began = time.perf_counter()
+        gt = load_dataset(gt_path)
+        results = load_results(results_path, dataset=gt)
+        loaded = time.perf_counter()
+        result = evaluate(gt, results, workers=workers, masks_checked=True)
     result.timings["load"] = loaded - began
     return result
 
 
-def evaluate(gt: YtvisDataset, results: Sequence[ResultTrack]) -> EvalResult:
+def evaluate(gt: YtvisDataset, results: Sequence[ResultTrack], workers: int | None = None,
+             masks_checked: bool = False) -> EvalResult:
     """YouTube-VIS (or, with occlusion labels, OVIS) AP/AR of ``results`` against ``gt``.
 
     Results whose category is not a ground-truth category are dropped (logged);
     a result whose video is not in ``gt`` is an error.
+
+    Args:
+        workers: processes for the per-video work: None or 0 = every core when the
+            problem is large (over 20,000 masks), else 1 (this process). The
+            numbers do not depend on it.
+        masks_checked: every mask is known to be a compressed RLE (str counts) of its
+            video's size, as :func:`load_dataset` and :func:`load_results` (given the
+            dataset) make them; skips checking them again.
 
     Raises:
         InputError: a result names an unknown video, or a mask has the wrong size.
@@ -133,11 +147,14 @@ def evaluate(gt: YtvisDataset, results: Sequence[ResultTrack]) -> EvalResult:
     videos = gt.videos_by_id()
     category_ids = sorted({c.id for c in gt.categories})
     gt_by_video, dt_by_video = _group_by_video(gt, results, videos, set(category_ids))
+    jobs = [_VideoJob(videos[v], gt_by_video.get(v, []), dt_by_video.get(v, {}), occ_ranges, masks_checked)
+            for v in sorted(videos) if gt_by_video.get(v) or dt_by_video.get(v)]
+    masks = sum(videos[v].length * len(gts) for v, gts in gt_by_video.items()) + sum(
+        len(t.segmentations) for t in results)
     matches = {cat: CategoryMatches() for cat in category_ids}
-    for video_id in sorted(videos):
-        if gt_by_video.get(video_id) or dt_by_video.get(video_id):
-            _evaluate_video(videos[video_id], gt_by_video.get(video_id, []), dt_by_video.get(video_id, {}),
-                            occ_ranges, matches)
+    for outcome in map_in_order(_evaluate_video, jobs, resolve_workers(workers, len(jobs), masks)):
+        for cat, scores, tp, fp, num_gt in outcome:
+            matches[cat].add(scores, tp, fp, num_gt)
     shape = (len(IOU_THRESHOLDS), len(category_ids), len(AREA_RANGES), len(occ_ranges), len(MAX_DETS))
     precision = -np.ones(shape[:1] + (len(RECALL_POINTS),) + shape[1:])
     recall = -np.ones(shape)
@@ -200,13 +217,28 @@ def _group_by_video(gt: YtvisDataset, results: Sequence[ResultTrack], videos: di
     return gt_by_video, dt_by_video
 
 
-def _evaluate_video(video: YtvisVideo, gts: list[YtvisAnnotation], dts: dict[int, list[ResultTrack]],
-                    occ_ranges: dict[str, tuple[float, float]], matches: dict[int, CategoryMatches]) -> None:
-    """Match one video's predictions to its ground truth; add the outcome to ``matches``."""
+@dataclass
+class _VideoJob:
+    """What one video's evaluation needs: its ground truth and its results per category."""
+
+    video: YtvisVideo
+    gts: list[YtvisAnnotation]
+    dts: dict[int, list[ResultTrack]]
+    occ_ranges: dict[str, tuple[float, float]]
+    masks_checked: bool = False
+
+
+def _evaluate_video(job: _VideoJob) -> list[tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+    """Match one video's predictions to its ground truth.
+
+    Returns:
+        per category, in ascending id: (category_id, scores (D,), tp (S, T, D), fp (S, T, D), num_gt (S,)).
+    """
+    video, gts, dts, occ_ranges = job.video, job.gts, job.dts, job.occ_ranges
     kept = _best_per_category(dts, MAX_DETS[-1])
     size, what = (video.height, video.width), f"video {video.id}"
-    dt_masks = TrackMasks.build([t.segmentations for t in kept], size, f"results of {what}")
-    gt_masks = TrackMasks.build([a.segmentations for a in gts], size, f"ground truth of {what}")
+    dt_masks = TrackMasks.build([t.segmentations for t in kept], size, f"results of {what}", job.masks_checked)
+    gt_masks = TrackMasks.build([a.segmentations for a in gts], size, f"ground truth of {what}", job.masks_checked)
     dt_cat = np.asarray([t.category_id for t in kept], dtype=np.int64)
     gt_cat = np.asarray([a.category_id for a in gts], dtype=np.int64)
     ious = _same_category_ious(dt_masks, gt_masks, dt_cat, gt_cat)                    # (D, G)
@@ -219,11 +251,13 @@ def _evaluate_video(video: YtvisVideo, gts: list[YtvisAnnotation], dts: dict[int
     bounds = _setting_bounds(occ_ranges)
     gt_ignore = _gt_ignore(crowd, gt_area, gt_occ, bounds)                            # (S, G)
     dt_outside = _dt_outside(dt_area, bounds)                                         # (S, D)
+    outcome = []
     for cat in sorted(set(dt_cat.tolist()) | set(gt_cat.tolist())):
         di, gi = np.flatnonzero(dt_cat == cat), np.flatnonzero(gt_cat == cat)
         found = greedy_match(ious[np.ix_(di, gi)], gt_ignore[:, gi], crowd[gi], IOU_THRESHOLDS)
         tp, fp = detection_flags(found, gt_ignore[:, gi], gt_ids[gi], dt_outside[:, di])
-        matches[cat].add(dt_score[di], tp, fp, num_gt=(~gt_ignore[:, gi]).sum(axis=1))
+        outcome.append((cat, dt_score[di], tp, fp, (~gt_ignore[:, gi]).sum(axis=1)))
+    return outcome
 
 
 def _same_category_ious(dt: TrackMasks, gt: TrackMasks, dt_cat: np.ndarray, gt_cat: np.ndarray) -> np.ndarray:

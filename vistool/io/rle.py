@@ -69,6 +69,12 @@ def _area_of_many(coco_rles: list) -> np.ndarray:
     return np.concatenate(chunks).astype(np.float64) if chunks else np.zeros((0,), dtype=np.float64)
 
 
+def _as_coco_many(rles: Sequence[Rle]) -> list:
+    """RLEs as pycocotools reads them: compressed RLE dicts (str or bytes counts, [H, W] list or tuple size) pass
+    unchanged, as pycocotools encodes str counts itself; others go through :func:`_as_coco`."""
+    return [r if type(r["counts"]) is not list and type(r["size"]) in (list, tuple) else _as_coco(r) for r in rles]
+
+
 def area(rle: Rle) -> int:
     """Number of foreground pixels of an RLE."""
     return int(_coco_mask.area(_as_coco(rle)))
@@ -78,7 +84,24 @@ def areas(rles: Sequence[Rle]) -> np.ndarray:
     """(N,) pixel counts of N RLEs."""
     if not rles:
         return np.zeros((0,), dtype=np.float64)
-    return _area_of_many([_as_coco(r) for r in rles])
+    return _area_of_many(_as_coco_many(rles))
+
+
+def compressed_areas(rles: Sequence[Rle]) -> np.ndarray:
+    """(N,) pixel counts of N compressed RLEs with str or bytes counts (no conversion: the caller knows)."""
+    return _area_of_many(list(rles))
+
+
+def compressed_intersections(a: Sequence[Rle], b: Sequence[Rle], area_a: np.ndarray) -> np.ndarray:
+    """(len(a), len(b)) intersection areas of compressed RLEs (str or bytes counts), ``area_a`` (len(a),) known.
+
+    One pycocotools call: its crowd IoU is |a∩b| / |a| for every pair of masks
+    of the same (h, w) (0 for pairs of different sizes); multiplied back by |a|.
+    """
+    if not a or not b:
+        return np.zeros((len(a), len(b)), dtype=np.float64)
+    crowd_iou = np.asarray(_coco_mask.iou(list(a), list(b), [1] * len(b)), dtype=np.float64).reshape(len(a), len(b))
+    return np.rint(crowd_iou * np.asarray(area_a, dtype=np.float64)[:, None])
 
 
 def to_bbox(rle: Rle) -> list[float]:
@@ -97,8 +120,8 @@ def intersection_and_union(a: Sequence[Rle], b: Sequence[Rle], area_a: np.ndarra
     inter = np.zeros((na, nb), dtype=np.float64)
     if na == 0 or nb == 0:
         return inter, inter.copy()
-    ca = [_as_coco(r) for r in a]
-    cb = [_as_coco(r) for r in b]
+    ca = _as_coco_many(a)
+    cb = _as_coco_many(b)
     area_a = _area_of_many(ca) if area_a is None else np.asarray(area_a, dtype=np.float64)
     area_b = _area_of_many(cb) if area_b is None else np.asarray(area_b, dtype=np.float64)
     # iou with iscrowd=1 gives |a∩b| / |a| for every pair; multiply back by |a|.

@@ -27,7 +27,8 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 from vistool.io import rle as rle_io
 from vistool.io.atomic import write_json
-from vistool.io.ytvis_schema import Checker, read_json
+from vistool.errors import FormatError
+from vistool.io.ytvis_schema import Checker, CountsDeferred, InexactInteger, read_json
 
 if TYPE_CHECKING:  # structures imports torch; keep this module light
     from vistool.structures import TrackResult, VideoResult
@@ -202,12 +203,29 @@ def load_dataset(path: str | Path) -> YtvisDataset:
         InputError: the file is missing or unreadable.
         FormatError: naming the JSON path of the first schema problem.
     """
-    return parse_dataset(read_json(path, "ground-truth dataset"), source=str(path))
+    what = "ground-truth dataset"
+    try:
+        return parse_dataset(read_json(path, what), source=str(path), fast_json=True)
+    except InexactInteger:  # an id beyond 64 bits: the standard parser keeps it exact
+        return parse_dataset(read_json(path, what, fast=False), source=str(path))
 
 
-def parse_dataset(data: Any, source: str = "<dataset>") -> YtvisDataset:
-    """Validate an already-parsed dataset JSON object (see :func:`load_dataset`)."""
-    check = Checker(source)
+def parse_dataset(data: Any, source: str = "<dataset>", fast_json: bool = False) -> YtvisDataset:
+    """Validate an already-parsed dataset JSON object (see :func:`load_dataset`).
+
+    RLE strings are checked once for the whole file; a file with any problem is
+    checked again mask by mask, so the error names the first problem in file order.
+    ``fast_json``: ``data`` came from orjson (see :class:`InexactInteger`).
+    """
+    try:
+        return _parse_dataset(Checker(source, defer_counts=True, fast_json=fast_json), data)
+    except (FormatError, CountsDeferred):
+        return _parse_dataset(Checker(source, fast_json=fast_json), data)
+
+
+def _parse_dataset(check: Checker, data: Any) -> YtvisDataset:
+    """:func:`parse_dataset` with one checker."""
+    source = check.source
     if isinstance(data, list):
         check.fail("$", "expected a dataset object with 'videos', 'categories' and 'annotations', got a list "
                         "(is this a results file?)")
@@ -221,6 +239,7 @@ def parse_dataset(data: Any, source: str = "<dataset>") -> YtvisDataset:
     seen: dict[int, str] = {}
     annotations = [_parse_annotation(check, raw, f"$.annotations[{i}]", by_video, cat_ids, seen)
                    for i, raw in enumerate(raw_annotations)]
+    check.verify_deferred()
     _check_occlusion_everywhere(check, annotations)
     if any(a.id == 0 for a in annotations):
         log.warning("%s: an annotation has id 0; the official evaluator (and vistool, to give the same numbers) "
@@ -284,8 +303,8 @@ def _parse_annotation(check: Checker, raw: Any, where: str, videos: dict[int, Yt
         check.fail(f"{where}.iscrowd", f"expected 0 or 1, got {iscrowd!r}")
     video = videos[video_id]
     n, h, w = video.length, video.height, video.width
-    segs = [check.segmentation(s, f"{where}.segmentations[{f}]", h, w, polygons=True)
-            for f, s in enumerate(check.per_frame(raw, "segmentations", where, n))]
+    segs = check.segmentations(check.per_frame(raw, "segmentations", where, n), f"{where}.segmentations", h, w,
+                               polygons=True)
     if "areas" in raw and raw["areas"] is not None:
         areas = [check.area(a, f"{where}.areas[{f}]") for f, a in enumerate(check.per_frame(raw, "areas", where, n))]
     else:  # not in the file: computed from the masks
@@ -324,27 +343,44 @@ def load_results(path: str | Path, dataset: YtvisDataset | None = None) -> list[
         InputError: the file is missing or unreadable.
         FormatError: naming the JSON path of the first problem.
     """
-    return parse_results(read_json(path, "results"), dataset=dataset, source=str(path))
+    try:
+        return parse_results(read_json(path, "results"), dataset=dataset, source=str(path), fast_json=True)
+    except InexactInteger:  # an id beyond 64 bits: the standard parser keeps it exact
+        return parse_results(read_json(path, "results", fast=False), dataset=dataset, source=str(path))
 
 
-def parse_results(data: Any, dataset: YtvisDataset | None = None, source: str = "<results>") -> list[ResultTrack]:
-    """Validate an already-parsed results list (see :func:`load_results`)."""
-    check = Checker(source)
+def parse_results(data: Any, dataset: YtvisDataset | None = None, source: str = "<results>",
+                  fast_json: bool = False) -> list[ResultTrack]:
+    """Validate an already-parsed results list (see :func:`load_results`).
+
+    RLE strings are checked once for the whole file; a file with any problem is
+    checked again mask by mask, so the error names the first problem in file order.
+    ``fast_json``: ``data`` came from orjson (see :class:`InexactInteger`).
+    """
+    try:
+        tracks = _parse_results(Checker(source, defer_counts=True, fast_json=fast_json), data, dataset)
+    except (FormatError, CountsDeferred):
+        tracks = _parse_results(Checker(source, fast_json=fast_json), data, dataset)
+    dropped = len(data) - len(tracks)
+    if dropped:
+        log.warning("%s: dropped %d of %d result tracks whose category_id is not a ground-truth category",
+                    source, dropped, len(data))
+    return tracks
+
+
+def _parse_results(check: Checker, data: Any, dataset: YtvisDataset | None) -> list[ResultTrack]:
+    """:func:`parse_results` with one checker; leaves out the tracks of unknown categories."""
     if isinstance(data, dict):
         check.fail("$", "expected a list of result tracks, got an object (is this a dataset file?)")
     check.array(data, "$")
     videos = dataset.videos_by_id() if dataset is not None else None
     cat_ids = {c.id for c in dataset.categories} if dataset is not None else None
-    tracks, dropped = [], 0
+    tracks = []
     for i, raw in enumerate(data):
         track = _parse_result(check, raw, f"$[{i}]", videos)
-        if cat_ids is not None and track.category_id not in cat_ids:
-            dropped += 1
-            continue
-        tracks.append(track)
-    if dropped:
-        log.warning("%s: dropped %d of %d result tracks whose category_id is not a ground-truth category",
-                    source, dropped, len(data))
+        if cat_ids is None or track.category_id in cat_ids:
+            tracks.append(track)
+    check.verify_deferred()
     return tracks
 
 
@@ -365,8 +401,7 @@ def _parse_result(check: Checker, raw: Any, where: str, videos: dict[int, YtvisV
         first = next((s for s in raw_segs if isinstance(s, dict)), None)
         size = first.get("size") if first is not None else None
         height, width = size if isinstance(size, list) and len(size) == 2 else (None, None)
-    segs = [check.segmentation(s, f"{where}.segmentations[{f}]", height, width, polygons=False)
-            for f, s in enumerate(raw_segs)]
+    segs = check.segmentations(raw_segs, f"{where}.segmentations", height, width, polygons=False)
     return ResultTrack(video_id=video_id, category_id=cat_id, score=score, segmentations=segs)
 
 

@@ -19,6 +19,11 @@ from typing import Any, NoReturn
 from vistool.errors import FormatError, InputError
 from vistool.io import rle as rle_io
 
+try:  # a fast parser; the standard library gives the same objects and the error messages
+    import orjson as _orjson
+except ImportError:  # pragma: no cover - orjson is an install requirement
+    _orjson = None
+
 # Characters of a COCO compressed RLE string ('0' .. 'o').
 _COMPRESSED_COUNTS = re.compile(r"[0-o]*")
 
@@ -62,12 +67,18 @@ def quoted_name(name: str, limit: int = 80) -> str:
     return repr(name[:limit]) + ("..." if len(name) > limit else "")
 
 
-def read_json(path: str | Path, what: str) -> Any:
+def read_json(path: str | Path, what: str, fast: bool = True) -> Any:
     """Parse a JSON file; a missing, empty, truncated or non-UTF-8 file is a one-line error.
 
     Args:
         path: the file.
         what: what the file should be, for messages (e.g. "ground-truth dataset").
+        fast: parse with orjson when installed. Anything it rejects (invalid JSON,
+            ``NaN``, numbers beyond 64 bits, lone surrogates) is parsed by the
+            standard library instead, which decides and words any error. orjson
+            reads an integer beyond 64 bits as a float: a checker made with
+            ``fast_json=True`` raises :class:`InexactInteger` for it, and the
+            caller parses again with ``fast=False``.
     """
     path = str(path)
     try:
@@ -79,6 +90,16 @@ def read_json(path: str | Path, what: str) -> Any:
         raise InputError(f"{path}: is a folder, expected the {what} JSON file") from None
     except OSError as exc:
         raise InputError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    if fast and _orjson is not None:
+        try:
+            return _orjson.loads(raw)
+        except _orjson.JSONDecodeError:  # also NaN, huge integers, lone surrogates: the standard parser decides
+            pass
+    return _parse_json_text(raw, path, what)
+
+
+def _parse_json_text(raw: bytes, path: str, what: str) -> Any:
+    """The standard library's parse of ``raw``, with one-line errors (see :func:`read_json`)."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -101,11 +122,31 @@ def _looks_truncated(text: str) -> bool:
     return '"' in bare or bare.count("{") + bare.count("[") > bare.count("}") + bare.count("]")
 
 
-class Checker:
-    """Typed accessors that raise :class:`FormatError` for one file."""
+class InexactInteger(Exception):
+    """An integer field holds a float of 2**63 or more: the fast parser may have rounded it (parse again)."""
 
-    def __init__(self, source: str):
+
+class CountsDeferred(Exception):
+    """A deferred RLE counts check failed: validate again strictly to find and word the first error."""
+
+
+class Checker:
+    """Typed accessors that raise :class:`FormatError` for one file.
+
+    Args:
+        source: the file, for messages.
+        defer_counts: check the characters of the compressed RLE strings of
+            :meth:`segmentations` once for the whole file (:meth:`verify_deferred`)
+            instead of once per mask. A file that fails any check should then be
+            checked again without deferring, so the first problem in file order
+            is the one reported.
+        fast_json: the data came from orjson; see :class:`InexactInteger`.
+    """
+
+    def __init__(self, source: str, defer_counts: bool = False, fast_json: bool = False):
         self.source = source
+        self.fast_json = fast_json
+        self._deferred: list[str] | None = [] if defer_counts else None
 
     def fail(self, where: str, problem: str) -> NoReturn:
         """Raise the error for ``where``."""
@@ -132,6 +173,8 @@ class Checker:
     def integer(self, value: Any, where: str, minimum: int | None = None) -> int:
         """``value`` as an int (bools and non-integral floats are errors)."""
         if isinstance(value, float) and value.is_integer():
+            if self.fast_json and abs(value) >= 2 ** 63:
+                raise InexactInteger(where)
             value = int(value)
         if isinstance(value, bool) or not isinstance(value, int):
             self.fail(where, f"expected an integer, got {_kind(value)}")
@@ -168,6 +211,39 @@ class Checker:
         if len(values) != length:
             self.fail(f"{where}.{key}", f"has {len(values)} entries, the video has {length} frames")
         return values
+
+    def segmentations(self, values: list, where: str, height: int, width: int, polygons: bool) -> list[dict | None]:
+        """Every frame of a per-frame list through :meth:`segmentation` (``where`` names the list).
+
+        Compressed RLEs of the right size (``{"size", "counts"}`` only) take a
+        fast path; with ``defer_counts`` their strings are checked later, for
+        the whole file at once.
+        """
+        size = [height, width]
+        deferred = self._deferred
+        out: list[dict | None] = []
+        for f, value in enumerate(values):
+            if value is None:
+                out.append(None)
+                continue
+            if deferred is not None and type(value) is dict and len(value) == 2:
+                counts = value.get("counts")
+                if type(counts) is str and value.get("size") == size:
+                    deferred.append(counts)
+                    out.append({"size": [height, width], "counts": counts})
+                    continue
+            out.append(self.segmentation(value, f"{where}[{f}]", height, width, polygons))
+        return out
+
+    def verify_deferred(self) -> None:
+        """Check every deferred RLE string at once.
+
+        Raises:
+            CountsDeferred: some string is not a COCO compressed RLE string.
+        """
+        if self._deferred and not _COMPRESSED_COUNTS.fullmatch("".join(self._deferred)):
+            raise CountsDeferred(self.source)
+        self._deferred = [] if self._deferred is not None else None
 
     def segmentation(self, value: Any, where: str, height: int, width: int, polygons: bool) -> dict | None:
         """One frame's mask as compressed RLE (str counts), or None where absent.

@@ -155,9 +155,13 @@ class Backbone(nn.Module):
     @torch.no_grad()
     def _probe(self) -> tuple[dict[str, int], dict[str, int]]:
         """Channels and strides measured with one small dummy forward pass."""
-        was_training = self.body.training
+        was_training, threads = self.body.training, torch.get_num_threads()
         self.body.eval()
-        feats = self.body(torch.zeros(1, 3, 64, 64))
+        torch.set_num_threads(1)  # a 64x64 input gains nothing from threads, which wait on a busy machine
+        try:
+            feats = self.body(torch.zeros(1, 3, 64, 64))
+        finally:
+            torch.set_num_threads(threads)
         self.body.train(was_training)
         return ({k: int(v.shape[1]) for k, v in feats.items()},
                 {k: 64 // int(v.shape[-1]) for k, v in feats.items()})

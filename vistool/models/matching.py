@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from scipy.optimize import linear_sum_assignment
 from torch import Tensor
 from torchvision.ops import box_iou, generalized_box_iou
 
@@ -19,6 +18,8 @@ def hungarian(cost: Tensor) -> tuple[Tensor, Tensor]:
         (rows, cols): int64 tensors of equal length, on the cost's device,
         sorted by row.
     """
+    from scipy.optimize import linear_sum_assignment  # here: scipy.optimize takes a second to import
+
     if cost.numel() == 0:
         empty = torch.zeros(0, dtype=torch.int64, device=cost.device)
         return empty, empty.clone()
