@@ -177,6 +177,25 @@ class Model(VisModel):
         return FrameStep(state, after, out, perc, meta)
 
     @torch.no_grad()
+    def perceive_clip(self, frames: Tensor) -> tuple[Perception, ImageMeta]:
+        """Backbone, detector and appearance of a (T, H, W, 3) uint8 clip in one batched forward.
+
+        Every frame is computed independently of the others (no temporal mixing), so the method stays
+        causal: the tracker then steps through the frames one at a time with :meth:`step_tracker`.
+        """
+        images, meta = self.transform.preprocess(frames)
+        return self.perceive(images, meta.image_size), meta
+
+    @torch.no_grad()
+    def step_tracker(self, state: TrackState | None, perc: Perception, meta: ImageMeta) -> FrameStep:
+        """One step of the track manager on the perception of one frame (B = 1)."""
+        if state is None:
+            state = self.tracker.initial_state(1, perc.scene)
+        after, out = self.tracker.step(state, perc.dets, perc.x, perc.scene, perc.input_size,
+                                       self.config.tracker.init_threshold)
+        return FrameStep(state, after, out, perc, meta)
+
+    @torch.no_grad()
     def detect_frame(self, frame: Tensor) -> tuple[Detections, ImageMeta]:
         """The detector's post-processed detections of one (1, H, W, 3) uint8 frame."""
         images, meta = self.transform.preprocess(frame)

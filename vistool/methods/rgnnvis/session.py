@@ -39,12 +39,12 @@ from torch import Tensor
 from torchvision.ops import masks_to_boxes
 
 from vistool.methods.base import OnlineSession, VisModel
-from vistool.methods.rgnnvis.outputs import FrameStep
+from vistool.methods.rgnnvis.outputs import FrameStep, Perception
 from vistool.methods.rgnnvis.track_manager import TrackState
 from vistool.methods.rgnnvis.tracker import FrameOutput, label_map
 from vistool.models.detections import Detections
 from vistool.models.transform import ImageMeta
-from vistool.structures import FrameInstances, TrackSummary, VideoInfo
+from vistool.structures import Clip, FrameInstances, TrackSummary, VideoInfo
 from vistool.tracking.summaries import majority_vote
 
 
@@ -57,6 +57,26 @@ class RGNNVISSession(OnlineSession):
         self.state: TrackState | None = None
         self.history: dict[int, list[Tensor]] = defaultdict(list)  # track id -> per-frame (C,) probabilities
 
+    clip_len = 8  # frames perceived in one batched forward; the tracker still steps frame by frame
+
+    @torch.no_grad()
+    def step(self, clip: Clip) -> list[FrameInstances]:
+        """Every frame of ``clip`` in order: backbone + detector over the whole clip at once (each frame
+        independently, so the method stays causal), then one tracker step per frame."""
+        n = len(clip)
+        if n == 1:
+            return super().step(clip)
+        perc, meta = self.model.perceive_clip(clip.images)
+        out = []
+        for t in range(n):
+            self.frames += 1
+            index = torch.tensor([t], device=perc.x.device)
+            one = Perception(perc.dets.take(index), perc.x[t:t + 1], perc.scene[t:t + 1], perc.input_size)
+            step = self._commit(self.model.step_tracker(self.state, one, meta))
+            out.append(self._instances(step.out, step.perc.dets, self.state.track_id[0], step.meta,
+                                       clip.frame_indices[t]))
+        return out
+
     def frame(self, image: Tensor, index: int) -> FrameInstances:
         """Track one frame; its instances carry track ids."""
         step = self.advance(image)
@@ -64,7 +84,10 @@ class RGNNVISSession(OnlineSession):
 
     def advance(self, image: Tensor) -> FrameStep:
         """Step the track memory with one (1, H, W, 3) uint8 frame; new tracks get ids."""
-        step = self.model.track_frame(self.state, image)
+        return self._commit(self.model.track_frame(self.state, image))
+
+    def _commit(self, step: FrameStep) -> FrameStep:
+        """Take the memory after ``step``; its new tracks get ids."""
         new = (step.out.alive & ~step.out.alive_before)[0]
         ids = step.after.track_id.clone()
         for slot in new.nonzero().flatten().tolist():
