@@ -264,10 +264,11 @@ class _OverlaySink:
     """Draws instances onto frames and writes them to an H.264 MP4."""
 
     def __init__(self, path: str | Path, info: VideoInfo, stride: int = 1) -> None:
-        from vistool.io.video import VideoWriter
-        from vistool.viz.result_overlay import overlay_fps
+        from vistool.io.video_writer import ThreadedVideoWriter
+        from vistool.viz.result_overlay import OVERLAY_ENCODER, overlay_fps
 
-        self._writer = VideoWriter(str(path), fps=overlay_fps(info.fps, stride), size=(info.width, info.height))
+        self._writer = ThreadedVideoWriter(str(path), fps=overlay_fps(info.fps, stride),
+                                           size=(info.width, info.height), **OVERLAY_ENCODER)
 
     def draw(self, frame: np.ndarray, instances: FrameInstances, categories: list[str]) -> None:
         from vistool.viz.overlay import draw_instances

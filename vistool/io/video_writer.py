@@ -62,16 +62,18 @@ class VideoWriter:
         size: (width, height) of the frames; taken from the first frame when None.
         crf: libx264 constant rate factor (lower = better quality, bigger file).
         preset: libx264 speed preset.
+        threads: libx264 encoder threads (None: ffmpeg's default, one per core plus; an overlay written
+            beside a model uses fewer so the encoder does not compete with it for the cores).
     """
 
     def __init__(self, path: str | os.PathLike, fps: float, size: tuple[int, int] | None = None,
-                 crf: int = 20, preset: str = "veryfast") -> None:
+                 crf: int = 20, preset: str = "veryfast", threads: int | None = None) -> None:
         if not fps or fps <= 0:
             raise ValueError(f"fps must be > 0, got {fps}")
         self.path = Path(path)
         self.fps = float(fps)
         self.size = None if size is None else (int(size[0]), int(size[1]))
-        self.crf, self.preset = crf, preset
+        self.crf, self.preset, self.threads = crf, preset, threads
         self.frames_written = 0
         self._gen: Generator[None, Any, None] | None = None
         self._tmp: Path | None = None
@@ -92,6 +94,8 @@ class VideoWriter:
         params: list[str] = []
         if encoder == "libx264":
             params += ["-crf", str(self.crf), "-preset", self.preset]
+            if self.threads:
+                params += ["-threads", str(self.threads)]
         if width % 2 or height % 2:
             params += ["-vf", "pad=ceil(iw/2)*2:ceil(ih/2)*2"]
         if self.path.suffix.lower() in _FASTSTART_SUFFIXES:
@@ -173,6 +177,90 @@ class VideoWriter:
         if self._tmp is not None and self._tmp.exists():
             self._tmp.unlink()
         self._tmp = None
+
+
+class ThreadedVideoWriter:
+    """A :class:`VideoWriter` fed from a background thread, so that the caller decodes and draws the next
+    frames while the previous ones go down ffmpeg's pipe (a pipe write blocks while the encoder is busy).
+
+    Same interface as :class:`VideoWriter` (``write``, ``close``, ``abort``, ``frames_written``); at most
+    ``queue_size`` frames wait. An error of the writer is raised by the next ``write`` or by ``close``.
+    """
+
+    _STOP = object()
+
+    def __init__(self, path: str | os.PathLike, fps: float, size: tuple[int, int] | None = None,
+                 queue_size: int = 8, **kwargs: Any) -> None:
+        import queue
+        import threading
+
+        self._writer = VideoWriter(path, fps, size, **kwargs)
+        self.path = self._writer.path
+        self._queue: queue.Queue = queue.Queue(maxsize=queue_size)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="video-writer", daemon=True)
+        self._thread.start()
+
+    @property
+    def frames_written(self) -> int:
+        return self._writer.frames_written
+
+    def _run(self) -> None:
+        while True:
+            frame = self._queue.get()
+            if frame is self._STOP:
+                return
+            if self._error is None:
+                try:
+                    self._writer.write(frame)
+                except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
+                    self._error = exc
+
+    def _raise(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+    def write(self, frame: np.ndarray) -> None:
+        """Queue one (H, W, 3) uint8 RGB frame (checked here, encoded in the writer thread)."""
+        self._raise()
+        if frame.dtype != np.uint8 or frame.ndim != 3 or frame.shape[2] != 3:
+            raise ValueError(f"frames must be (H, W, 3) uint8 RGB, got {frame.dtype} {frame.shape}")
+        self._queue.put(frame)
+
+    def _join(self) -> None:
+        if self._thread.is_alive():
+            self._queue.put(self._STOP)
+            self._thread.join()
+
+    def close(self) -> None:
+        """Wait for the queued frames, finish encoding and move the file into place."""
+        self._join()
+        if self._error is not None:
+            self._writer.abort()
+            raise self._error
+        self._writer.close()
+
+    def abort(self) -> None:
+        """Drop what is queued, stop ffmpeg and remove the partial file."""
+        import queue
+
+        while True:
+            try:
+                self._queue.get_nowait()
+            except queue.Empty:
+                break
+        self._join()
+        self._writer.abort()
+
+    def __enter__(self) -> "ThreadedVideoWriter":
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
 
 
 def write_video(path: str | os.PathLike, frames: Iterable[np.ndarray], fps: float, **kwargs: Any) -> int:

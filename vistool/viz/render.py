@@ -173,10 +173,11 @@ def draw_frame(frame: np.ndarray, job: RenderJob, position: int, style: Any) -> 
 def render_video(job: RenderJob, info: Any, frames: Iterator[tuple[int, np.ndarray]], output: str, fps: float,
                  style: Any, on_frame: Callable[[], None] | None = None) -> int:
     """Draw ``frames`` (from :func:`open_frames`) into an H.264 MP4 at ``output``; return the frames written."""
-    from vistool.io.video import VideoWriter
+    from vistool.io.video_writer import ThreadedVideoWriter
+    from vistool.viz.result_overlay import OVERLAY_ENCODER
 
-    written = 0
-    with VideoWriter(output, fps=fps, size=(info.width, info.height)) as writer:
+    written = 0  # the encoder settings of ``track --overlay``, so both give the same video
+    with ThreadedVideoWriter(output, fps=fps, size=(info.width, info.height), **OVERLAY_ENCODER) as writer:
         for position, (_, frame) in enumerate(frames):
             writer.write(draw_frame(frame, job, position, style))
             written += 1
