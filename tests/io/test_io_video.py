@@ -365,3 +365,24 @@ def test_expand_inputs_and_helpers(tmp_path: Path) -> None:
         expand_inputs([str(empty)])
     assert is_video_file("a/B.MKV") and not is_video_file("a/b.png")
     assert os.path.basename(list_frame_files(root / "JPEGImages" / "b2")[0]) == "00000.jpg"
+
+
+def test_threaded_writer_writes_every_frame_in_order_and_cleans_up_on_abort(tmp_path: Path) -> None:
+    """The overlay's writer thread: same frames, same order as the plain writer; abort leaves no file."""
+    from vistool.io.video_writer import ThreadedVideoWriter
+
+    frames = [np.full((48, 64, 3), 20 * k, dtype=np.uint8) for k in range(10)]
+    out = tmp_path / "t.mp4"
+    with ThreadedVideoWriter(out, fps=10, size=(64, 48), queue_size=2, preset="ultrafast", threads=1) as writer:
+        for frame in frames:
+            writer.write(frame)
+    assert writer.frames_written == 10
+    back = [f for _, f in open_video(str(out))]
+    assert len(back) == 10
+    assert [int(f.mean() + 10) // 20 for f in back] == list(range(10))  # in order (lossy: means within 10)
+    aborted = ThreadedVideoWriter(tmp_path / "a.mp4", fps=10, size=(64, 48))
+    aborted.write(frames[0])
+    aborted.abort()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.mp4"]
+    with pytest.raises(ValueError):
+        ThreadedVideoWriter(tmp_path / "b.mp4", fps=10, size=(64, 48)).write(np.zeros((48, 64), np.float32))
