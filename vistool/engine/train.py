@@ -32,6 +32,7 @@ from vistool.config import to_dict
 from vistool.engine.train_setup import (  # noqa: F401 - re-exported: the engine's public API
     Dist, RunFile, StageConfig, TrainConfig, _is_endless, _loader, build_optimizer,
     build_scheduler, load_run_file, rng_state, seed_everything, set_rng_state, setup_distributed)
+from vistool.engine.validation import validate
 from vistool.errors import ConfigError, InputError
 from vistool.io.atomic import atomic_open, write_json
 
@@ -254,7 +255,7 @@ class Trainer:
         if not self.cfg.valid_data or not self.dd.main:
             return
         metrics = validate(self.model, self.cfg.valid_data, self.dd.device, self.cfg.valid_max_videos,
-                           self.reporter)
+                           self.reporter.message)
         self.model.train()
         if metrics is None:
             return
@@ -263,34 +264,6 @@ class Trainer:
                               "loss": self.losses.get("loss", float("nan")), "metrics": metrics})
         with open(self.out / "metrics.jsonl", "a", encoding="utf-8") as handle:
             handle.write(json.dumps({"valid_step": self.global_step, **metrics}) + "\n")
-
-
-def validate(model: nn.Module, split_dir: str, device: torch.device, max_videos: int | None,
-             reporter: TrainReporter | None = None) -> dict[str, float] | None:
-    """YouTube-VIS metrics (AP, AP50, ..., AR10) of ``model`` on the first ``max_videos`` of a split folder.
-
-    Uses ``vistool.engine.predict.predict_split`` and ``vistool.eval.ytvis``
-    lazily; returns None with a warning when they are unavailable. With
-    ``max_videos`` the ground truth is restricted to the same videos.
-    """
-    warn = reporter.message if reporter is not None else log.warning
-    try:
-        from vistool.engine.predict import predict_split
-        from vistool.engine.sources import find_dataset_json
-        from vistool.eval.ytvis import evaluate
-        from vistool.io.ytvis import load_dataset, parse_results
-    except ImportError as exc:
-        warn(f"validation skipped: {exc}")
-        return None
-    json_path = find_dataset_json(Path(split_dir))
-    if json_path is None:
-        raise InputError(f"train.valid_data {split_dir}: not a YouTube-VIS split folder (JPEGImages/ + dataset JSON)")
-    gt = load_dataset(json_path)
-    if max_videos is not None:
-        keep = {v.id for v in gt.videos[:max_videos]}
-        gt = replace(gt, videos=gt.videos[:max_videos], annotations=[a for a in gt.annotations if a.video_id in keep])
-    records = predict_split(model, split_dir, device=str(device), max_videos=max_videos)
-    return {k: float(v) for k, v in evaluate(gt, parse_results(records, dataset=gt)).stats.items()}
 
 
 def _prepare_model(method: str, data: str, run: RunFile, resume_ck: dict | None, weights: str | None,

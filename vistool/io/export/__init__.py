@@ -27,6 +27,7 @@ from pathlib import Path
 
 from vistool.errors import FormatError, InputError
 from vistool.io import rle, video_result
+from vistool.io.export.types import ExportPlan, ExportVideo
 from vistool.io.ytvis import YtvisDataset, YtvisVideo, load_dataset
 from vistool.structures import TrackResult, VideoResult
 
@@ -86,37 +87,6 @@ class GroundTruth:
     def categories(self) -> list[tuple[int, str]]:
         """``(id, name)`` in file order."""
         return [(c.id, c.name) for c in self.dataset.categories]
-
-
-@dataclass
-class ExportVideo:
-    """One video ready to be written.
-
-    Attributes:
-        path: its per-video result file.
-        result: the result, with tracks below the score threshold removed.
-        video_id: id in the output.
-        file_names: one image name per frame (``<video>/<frame>.jpg`` layout).
-        category_ids: per 0-based label, the output category id (None: not in the dataset).
-    """
-
-    path: Path
-    result: VideoResult
-    video_id: int
-    file_names: list[str]
-    category_ids: list[int | None]
-
-    @property
-    def name(self) -> str:
-        return self.result.info.name
-
-
-@dataclass
-class ExportPlan:
-    """All videos in name order and the output categories ``(id, name)`` sorted by id."""
-
-    videos: list[ExportVideo]
-    categories: list[tuple[int, str]]
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from vistool.errors import VideoReadError
 from vistool.io.safe_path import safe_join
 
 if TYPE_CHECKING:
-    from vistool.io.export import ExportPlan, ExportVideo
+    from vistool.io.export.types import ExportPlan, ExportVideo
     from vistool.structures import VideoResult
 
 log = logging.getLogger("vistool.io.export")
