@@ -9,12 +9,13 @@ and after). Fixtures are tiny and made here (self-contained).
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
+
+from tests.helpers.files import one_line_error, snapshot
 
 from vistool.errors import FormatError, UnsafePathError
 from vistool.io.safe_path import safe_join, zip_member
@@ -22,23 +23,6 @@ from vistool.io.ytvis import load_dataset, parse_dataset
 from vistool.io.ytvis_schema import file_name_problem
 
 H, W, FRAMES = 48, 64, 3
-
-
-def snapshot(root: Path) -> set[str]:
-    """Every file, folder and link under ``root`` (links not followed), relative to it."""
-    found = set()
-    for folder, dirs, files in os.walk(root):
-        for name in dirs + files:
-            found.add(os.path.relpath(os.path.join(folder, name), root))
-    return found
-
-
-def one_line_error(run) -> str:
-    """The single ``error: ...`` line of a failed run."""
-    assert run.code != 0, run.stdout
-    lines = run.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), run.stderr
-    return lines[0]
 
 
 def symlink(link: Path, target: Path) -> None:

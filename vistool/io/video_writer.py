@@ -47,7 +47,21 @@ def h264_encoder() -> str:
                           "or set IMAGEIO_FFMPEG_EXE to an ffmpeg built with libx264")
 
 
-class VideoWriter:
+class _ClosedOnExit:
+    """Context manager of a writer: ``close()`` on success, ``abort()`` (no partial file) on an exception."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+
+class VideoWriter(_ClosedOnExit):
     """Write (H, W, 3) uint8 RGB frames to an H.264 MP4, atomically.
 
     Example::
@@ -79,15 +93,6 @@ class VideoWriter:
         self._tmp: Path | None = None
         self._closed = False
 
-    def __enter__(self) -> "VideoWriter":
-        return self
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        if exc_type is None:
-            self.close()
-        else:
-            self.abort()
 
     def _output_params(self, encoder: str) -> list[str]:
         width, height = self.size
@@ -179,7 +184,7 @@ class VideoWriter:
         self._tmp = None
 
 
-class ThreadedVideoWriter:
+class ThreadedVideoWriter(_ClosedOnExit):
     """A :class:`VideoWriter` fed from a background thread, so that the caller decodes and draws the next
     frames while the previous ones go down ffmpeg's pipe (a pipe write blocks while the encoder is busy).
 
@@ -252,15 +257,6 @@ class ThreadedVideoWriter:
         self._join()
         self._writer.abort()
 
-    def __enter__(self) -> "ThreadedVideoWriter":
-        return self
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        if exc_type is None:
-            self.close()
-        else:
-            self.abort()
 
 
 def write_video(path: str | os.PathLike, frames: Iterable[np.ndarray], fps: float, **kwargs: Any) -> int:

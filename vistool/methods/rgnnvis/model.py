@@ -168,13 +168,8 @@ class Model(VisModel):
         Args:
             state: the memory after the previous frame, None before the first.
         """
-        images, meta = self.transform.preprocess(frame)
-        perc = self.perceive(images, meta.image_size)
-        if state is None:
-            state = self.tracker.initial_state(1, perc.scene)
-        after, out = self.tracker.step(state, perc.dets, perc.x, perc.scene, perc.input_size,
-                                       self.config.tracker.init_threshold)
-        return FrameStep(state, after, out, perc, meta)
+        perc, meta = self.perceive_clip(frame)
+        return self.step_tracker(state, perc, meta)
 
     @torch.no_grad()
     def perceive_clip(self, frames: Tensor) -> tuple[Perception, ImageMeta]:
