@@ -3,22 +3,17 @@ benchmarks/frame_ap.py --coverage-by-clip, both written for the EfficientVIS dia
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.helpers.scripts import load_script
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _script(name: str):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses resolve string annotations through sys.modules
-    spec.loader.exec_module(module)
-    return module
+_script = load_script
 
 
 def test_level_mapper_is_torchvisions_rule_over_the_fpn_levels():

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 from pathlib import Path
 
 import pytest
+
+from tests.helpers.scripts import load_script
 from tests.eval.test_eval_ytvis import dataset, mask
 
 from vistool.io.ytvis import ResultTrack
@@ -14,12 +15,7 @@ from vistool.io.ytvis import ResultTrack
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
 
-def _script(name: str):
-    spec = importlib.util.spec_from_file_location(name, BENCHMARKS / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses resolve string annotations through sys.modules
-    spec.loader.exec_module(module)
-    return module
+_script = load_script
 
 
 def test_error_analysis_separates_classification_from_segmentation():
