@@ -6,7 +6,7 @@ preset describes the same scene at any output size.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from vistool.errors import InputError
 
@@ -53,23 +53,22 @@ class PresetConfig:
     fps: float
 
 
+_STANDARD = PresetConfig(
+    name="standard", frames=(20, 48), instances=(1, 5), distractors=(0, 3), occluders=(0, 1),
+    radius=(0.08, 0.18), speed=(0.004, 0.03), spin=0.08, twin_prob=0.35, exit_prob=0.5,
+    camera_pan=0.08, camera_shake=0.006, blur_prob=0.1, lighting=0.2, jpeg_quality=(75, 95), fps=10.0)
+
+# The other presets are the standard one with the settings that make them what they are.
 PRESETS: dict[str, PresetConfig] = {
-    "standard": PresetConfig(
-        name="standard", frames=(20, 48), instances=(1, 5), distractors=(0, 3), occluders=(0, 1),
-        radius=(0.08, 0.18), speed=(0.004, 0.03), spin=0.08, twin_prob=0.35, exit_prob=0.5,
-        camera_pan=0.08, camera_shake=0.006, blur_prob=0.1, lighting=0.2, jpeg_quality=(75, 95), fps=10.0),
-    "crowded": PresetConfig(
-        name="crowded", frames=(20, 48), instances=(5, 15), distractors=(1, 4), occluders=(1, 2),
-        radius=(0.08, 0.17), speed=(0.004, 0.025), spin=0.08, twin_prob=0.4, exit_prob=0.15,
-        camera_pan=0.05, camera_shake=0.006, blur_prob=0.1, lighting=0.2, jpeg_quality=(75, 95), fps=10.0),
-    "fast": PresetConfig(
-        name="fast", frames=(20, 48), instances=(1, 5), distractors=(0, 3), occluders=(0, 1),
-        radius=(0.08, 0.16), speed=(0.06, 0.16), spin=0.5, twin_prob=0.35, exit_prob=0.2,
-        camera_pan=0.15, camera_shake=0.02, blur_prob=0.3, lighting=0.25, jpeg_quality=(70, 95), fps=5.0),
-    "long": PresetConfig(
-        name="long", frames=(300, 2000), instances=(2, 6), distractors=(1, 3), occluders=(1, 2),
-        radius=(0.07, 0.15), speed=(0.004, 0.02), spin=0.05, twin_prob=0.4, exit_prob=0.4,
-        camera_pan=0.1, camera_shake=0.004, blur_prob=0.05, lighting=0.3, jpeg_quality=(75, 95), fps=15.0),
+    "standard": _STANDARD,
+    "crowded": replace(_STANDARD, name="crowded", instances=(5, 15), distractors=(1, 4), occluders=(1, 2),
+                       radius=(0.08, 0.17), speed=(0.004, 0.025), twin_prob=0.4, exit_prob=0.15, camera_pan=0.05),
+    "fast": replace(_STANDARD, name="fast", radius=(0.08, 0.16), speed=(0.06, 0.16), spin=0.5, exit_prob=0.2,
+                    camera_pan=0.15, camera_shake=0.02, blur_prob=0.3, lighting=0.25, jpeg_quality=(70, 95),
+                    fps=5.0),
+    "long": replace(_STANDARD, name="long", frames=(300, 2000), instances=(2, 6), distractors=(1, 3),
+                    occluders=(1, 2), radius=(0.07, 0.15), speed=(0.004, 0.02), spin=0.05, twin_prob=0.4,
+                    exit_prob=0.4, camera_pan=0.1, camera_shake=0.004, blur_prob=0.05, lighting=0.3, fps=15.0),
 }
 
 
