@@ -7,6 +7,9 @@
   its losses are in :mod:`~vistool.models.heads.yolact_loss`.
 - :mod:`~vistool.models.heads.roi_mask`: Mask R-CNN-style RoI mask head and
   ground-truth crops.
+- :mod:`~vistool.models.heads.centers`: centre heat maps (Gaussian targets,
+  CenterNet focal loss, max-pool peak extraction), for CenterNet and
+  Panoptic-DeepLab-style centre heads.
 
 Import the submodules directly.
 """
