@@ -221,6 +221,9 @@ class Checker:
         """
         size = [height, width]
         deferred = self._deferred
+        if deferred is not None and _all_compressed(values, size):
+            deferred.extend([value["counts"] for value in values if value is not None])
+            return values  # the parsed dicts as they are: exactly {"size", "counts"}
         out: list[dict | None] = []
         for f, value in enumerate(values):
             if value is None:
@@ -326,6 +329,15 @@ class Checker:
         if value in seen:
             self.fail(where, f"duplicate {what} {value} (first at {seen[value]})")
         seen[value] = where
+
+
+def _all_compressed(values: list, size: list[int]) -> bool:
+    """True when every entry is null or exactly ``{"size": size, "counts": <str>}`` (the common case)."""
+    for value in values:
+        if value is not None and not (type(value) is dict and len(value) == 2 and type(value.get("counts")) is str
+                                      and value.get("size") == size):
+            return False
+    return True
 
 
 def _kind(value: Any) -> str:
