@@ -209,11 +209,11 @@ def _parse_annotation(check: Checker, raw: Any, where: str, videos: dict[int, Yt
     segs = check.segmentations(check.per_frame(raw, "segmentations", where, n), f"{where}.segmentations", h, w,
                                polygons=True)
     if "areas" in raw and raw["areas"] is not None:
-        areas = [check.area(a, f"{where}.areas[{f}]") for f, a in enumerate(check.per_frame(raw, "areas", where, n))]
+        areas = check.areas(check.per_frame(raw, "areas", where, n), f"{where}.areas")
     else:  # not in the file: computed from the masks
         areas = [None if s is None else float(rle_io.area(s)) for s in segs]
     if "bboxes" in raw and raw["bboxes"] is not None:
-        boxes = [check.bbox(b, f"{where}.bboxes[{f}]") for f, b in enumerate(check.per_frame(raw, "bboxes", where, n))]
+        boxes = check.bboxes(check.per_frame(raw, "bboxes", where, n), f"{where}.bboxes")
     else:
         boxes = [None if s is None else rle_io.to_bbox(s) for s in segs]
     occlusion = None

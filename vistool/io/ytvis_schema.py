@@ -304,6 +304,18 @@ class Checker:
             return float(value)
         return self.number(value, where)
 
+    def areas(self, values: list, where: str) -> list[float | None]:
+        """A per-frame list of areas (``where`` names the list); floats or None."""
+        if all(type(v) is float or v is None for v in values) and all(map(_finite_or_none, values)):
+            return values  # the common case: already floats
+        return [self.area(a, f"{where}[{f}]") for f, a in enumerate(values)]
+
+    def bboxes(self, values: list, where: str) -> list[list[float] | None]:
+        """A per-frame list of ``[x, y, w, h]`` boxes or nulls (``where`` names the list)."""
+        if _all_float_boxes(values):
+            return values  # the common case: four finite floats or null per frame
+        return [self.bbox(b, f"{where}[{f}]") for f, b in enumerate(values)]
+
     def bbox(self, value: Any, where: str) -> list[float] | None:
         """One frame's ``[x, y, w, h]`` box or null."""
         if value is None:
@@ -329,6 +341,24 @@ class Checker:
         if value in seen:
             self.fail(where, f"duplicate {what} {value} (first at {seen[value]})")
         seen[value] = where
+
+
+def _finite_or_none(value: float | None) -> bool:
+    return value is None or math.isfinite(value)
+
+
+def _all_float_boxes(values: list) -> bool:
+    """True when every entry is null or a list of four finite floats (``v - v == 0`` is False for inf and nan)."""
+    for box in values:
+        if box is None:
+            continue
+        if type(box) is not list or len(box) != 4:
+            return False
+        x, y, w, h = box
+        if not (type(x) is float and type(y) is float and type(w) is float and type(h) is float
+                and x - x == 0 and y - y == 0 and w - w == 0 and h - h == 0):
+            return False
+    return True
 
 
 def _all_compressed(values: list, size: list[int]) -> bool:
