@@ -198,3 +198,44 @@ def test_periodic_validation_reports_ytvis_metrics(tmp_path, run_cli):
     assert [r["valid_step"] for r in valid] == [1, 2]
     assert all({"AP", "AP50", "AR1", "AR10"} <= set(r) and -1 <= r["AP"] <= 1 for r in valid)
     assert read_checkpoint(out / "model.pt")["training"]["metrics"]["AP"] == valid[-1]["AP"]
+
+
+class LinearLossModel(VisModel):
+    """loss = w . mean(images of the batch): its gradient is the batch's mean image channel values."""
+
+    method = "rgnnvis"
+
+    def __init__(self, config, categories):
+        super().__init__(config, categories)
+        self.w = nn.Parameter(torch.zeros(3))
+        self.seen: list[float] = []
+
+    def loss(self, batch):
+        x = batch.images.float().mean((0, 1, 3, 4))
+        self.seen.append(float(x.sum()))
+        return {"linear": (self.w * x).sum()}
+
+    def new_session(self, info):
+        raise NotImplementedError("training only")
+
+
+def test_accumulate_averages_the_gradients_of_several_batches_into_one_step(tmp_path, monkeypatch):
+    samples = [crafted_video(1) for _ in range(2)]
+    samples[1].images.mul_(0).add_(7)
+    monkeypatch.setattr("vistool.data.loader.build_clip_loader",
+                        lambda *a, **k: [ClipBatch(s.images[None], [s]) for s in samples])
+    model = LinearLossModel(TwoStageConfig(), ["a"])
+    monkeypatch.setattr(engine, "_prepare_model", lambda *a, **k: model)
+    run = engine.RunFile(train=engine.TrainConfig(steps=1, lr=0.5, optimizer="sgd", weight_decay=0.0,
+                                                  accumulate=2, amp=False, log_every=1))
+    result = engine.train("rgnnvis", "fake", run, tmp_path / "out")
+    means = torch.stack([s.images.float().mean((0, 2, 3)) for s in samples]).mean(0)
+    assert len(model.seen) == 2 and result.steps == 1
+    assert torch.allclose(model.w.detach(), -0.5 * means, atol=1e-4)
+
+
+def test_accumulate_below_one_is_a_config_error(tmp_path):
+    path = tmp_path / "run.yaml"
+    path.write_text(yaml.safe_dump({"train": {"accumulate": 0}}))
+    with pytest.raises(engine.ConfigError, match="train.accumulate must be >= 1"):
+        engine.load_run_file(path)

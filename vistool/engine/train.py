@@ -31,7 +31,7 @@ from torch import Tensor, nn
 from vistool.config import to_dict
 from vistool.engine.train_setup import (  # noqa: F401 - re-exported: the engine's public API
     Dist, RunFile, StageConfig, TrainConfig, _is_endless, _loader, build_optimizer,
-    build_scheduler, load_run_file, rng_state, seed_everything, set_rng_state, setup_distributed)
+    build_scheduler, load_run_file, rng_state, seed_everything, set_rng_state, setup_distributed, sync_unless)
 from vistool.engine.validation import validate
 from vistool.errors import ConfigError, InputError
 from vistool.io.atomic import atomic_open, write_json
@@ -100,7 +100,7 @@ def _stage_plan(model: nn.Module, name: str, cfg: TrainConfig, data: str, steps_
 
         per_unit = max(1, len(build_clip_loader(data, clip_len, batch, tuple(cfg.size), augment=False)))
         world = dist.get_world_size() if dist.is_initialized() else 1
-        per_unit = max(1, per_unit // world)
+        per_unit = max(1, per_unit // (world * cfg.accumulate))
         steps = steps or int(math.ceil(cfg.epochs * per_unit))
     if not steps:
         raise ConfigError("the run length is not set: give train.steps (or train.epochs) or --steps")
@@ -175,7 +175,7 @@ class Trainer:
         window: dict[str, list[float]] = {}
         tic, tic_step = time.perf_counter(), start
         for step in range(start, plan.steps):
-            terms = self._step(runner, next(batches), opt, scaler, params, amp)
+            terms = self._step(runner, [next(batches) for _ in range(cfg.accumulate)], opt, scaler, params, amp)
             sched.step()
             self.global_step += 1
             for k, v in terms.items():
@@ -191,31 +191,44 @@ class Trainer:
         self.validate(plan.steps)
         self.save(self.out / LAST, self._train_state(stage_index, plan, plan.steps, opt, sched, scaler, True))
 
-    def _step(self, runner: nn.Module, batch: Any, opt, scaler, params: list[Tensor], amp: bool) -> dict[str, float]:
-        """One optimisation step; returns the loss terms as floats (non-finite steps are skipped)."""
-        batch = batch.to(self.dd.device)
-        with torch.autocast("cuda", dtype=torch.float16, enabled=amp):
-            terms = runner(batch)
-        total = sum(terms.values())
-        values = {k: float(v.detach()) for k, v in terms.items()}
-        values["loss"] = float(total.detach())
-        if not math.isfinite(values["loss"]):
-            self.reporter.message(f"non-finite loss at step {self.global_step + 1}: {values}; step skipped")
-            opt.zero_grad(set_to_none=True)
-            return values
+    def _step(self, runner: nn.Module, batches: list[Any], opt, scaler, params: list[Tensor],
+              amp: bool) -> dict[str, float]:
+        """One optimisation step over ``train.accumulate`` batches (gradients summed, each loss divided by
+        their number); returns the loss terms averaged over them (a non-finite loss skips the step)."""
+        sums: dict[str, float] = {}
+        for i, batch in enumerate(batches):
+            last = i + 1 == len(batches)
+            with sync_unless(runner, not last):
+                values = self._backward(runner, batch, scaler, amp, len(batches))
+            for k, v in values.items():
+                sums[k] = sums.get(k, 0.0) + v / len(batches)
+            if not math.isfinite(values["loss"]):
+                self.reporter.message(f"non-finite loss at step {self.global_step + 1}: {values}; step skipped")
+                opt.zero_grad(set_to_none=True)
+                return sums
         if scaler is not None:
-            scaler.scale(total).backward()
             scaler.unscale_(opt)
-        else:
-            total.backward()
         if self.cfg.grad_clip > 0:
-            values["grad_norm"] = float(nn.utils.clip_grad_norm_(params, self.cfg.grad_clip))
+            sums["grad_norm"] = float(nn.utils.clip_grad_norm_(params, self.cfg.grad_clip))
         if scaler is not None:
             scaler.step(opt)
             scaler.update()
         else:
             opt.step()
         opt.zero_grad(set_to_none=True)
+        return sums
+
+    def _backward(self, runner: nn.Module, batch: Any, scaler, amp: bool, parts: int) -> dict[str, float]:
+        """Loss terms of one batch as floats; backward of their sum / ``parts`` when it is finite."""
+        batch = batch.to(self.dd.device)
+        with torch.autocast("cuda", dtype=torch.float16, enabled=amp):
+            terms = runner(batch)
+        total = sum(terms.values())
+        values = {k: float(v.detach()) for k, v in terms.items()}
+        values["loss"] = float(total.detach())
+        if math.isfinite(values["loss"]):
+            scaled = total / parts
+            (scaler.scale(scaled) if scaler is not None else scaled).backward()
         return values
 
     def _batches(self, plan: _StagePlan, start: int) -> Iterator[Any]:
@@ -225,7 +238,7 @@ class Trainer:
         probe = _loader(self.data, plan.clip_len, self.cfg, plan.batch_size, self.dd, 0, 0, self.cfg.seed + start)
         if not _is_endless(probe):
             per_epoch = max(1, len(probe))
-            epoch, skip = divmod(start, per_epoch)
+            epoch, skip = divmod(start * self.cfg.accumulate, per_epoch)
             probe = _loader(self.data, plan.clip_len, self.cfg, plan.batch_size, self.dd, epoch, skip, self.cfg.seed)
         loader = probe
         while True:

@@ -3,6 +3,7 @@ distributed/seed/RNG helpers, sharded data loading, optimizer and LR schedule.""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 from dataclasses import dataclass, field
@@ -40,6 +41,9 @@ class TrainConfig:
         lr_drops: steps (or epochs, when ``epochs`` is set) at which the LR is multiplied by ``lr_drop_factor``.
         backbone_lr_mult: LR multiplier of parameters whose name starts with ``backbone``.
         grad_clip: max total gradient norm (0 = off).
+        accumulate: batches whose gradients are summed (each loss / accumulate) before one optimiser
+            step; the effective batch is ``batch_size * accumulate`` (x the DDP world size). A step
+            counts optimiser steps, so ``steps``, ``lr_drops`` and checkpoints keep their meaning.
         amp: mixed precision (fp16 autocast + GradScaler) on CUDA devices.
         valid_data: split folder to validate on (YouTube-VIS layout), or None.
         valid_every: validate every this many steps (0 = only at the end of each stage).
@@ -61,6 +65,7 @@ class TrainConfig:
     lr_drops: tuple[float, ...] = ()
     lr_drop_factor: float = 0.1
     grad_clip: float = 0.0
+    accumulate: int = 1
     amp: bool = True
     seed: int = 0
     workers: int = 0
@@ -94,6 +99,8 @@ def load_run_file(path: str | Path, overrides: Iterable[str] = ()) -> RunFile:
     if unknown:
         raise ConfigError(f"{path}: unknown top-level key(s) {sorted(unknown)}; allowed: method, model, train")
     train = from_dict(TrainConfig, data.get("train") or {}, where=f"{path}:train")
+    if train.accumulate < 1:
+        raise ConfigError(f"{path}: train.accumulate must be >= 1, got {train.accumulate}")
     model = data.get("model") or {}
     if not isinstance(model, dict):
         raise ConfigError(f"{path}: 'model' must be a mapping")
@@ -101,6 +108,13 @@ def load_run_file(path: str | Path, overrides: Iterable[str] = ()) -> RunFile:
 
 
 # ------------------------------------------------------------------ distributed, seeds
+
+
+def sync_unless(runner: nn.Module, skip_sync: bool) -> Any:
+    """DDP's ``no_sync`` for the batches before the last one of an accumulated step (else a null context)."""
+    if skip_sync and isinstance(runner, nn.parallel.DistributedDataParallel):
+        return runner.no_sync()
+    return contextlib.nullcontext()
 
 
 @dataclass(frozen=True)
