@@ -85,7 +85,8 @@ class RichReporter:
 @click.option("--steps", type=click.IntRange(min=1), default=None, help="Steps per stage (overrides the config).")
 @click.option("--stage", default=None, help="Run only this training stage.")
 @click.option("--weights", default=None, type=click.Path(dir_okay=False),
-              help="Initialise from this checkpoint (fine-tuning); tensors that do not fit --config stay fresh.")
+              help="Initialise from this checkpoint (fine-tuning), also another method's: tensors whose name and "
+                   "shape fit are copied, the others stay fresh.")
 @click.option("--backbone-weights", default=None,
               help="Backbone initialisation: imagenet (download), a local PATH (a state dict, or a vistool "
                    "checkpoint whose backbone is taken), or none.")

@@ -294,8 +294,9 @@ def _prepare_model(method: str, data: str, run: RunFile, resume_ck: dict | None,
     if weights is None:
         return build_model(method, run.model, categories, backbone_weights=backbone_weights)
     ck = read_checkpoint(weights)
-    if ck["method"] != method:
-        raise InputError(f"{weights}: checkpoint is for method '{ck['method']}', not '{method}'")
+    if ck["method"] != method:  # parts shared by name (backbone + FPN, an FCOS head) start trained
+        log.warning("%s: a '%s' checkpoint: its tensors whose name and shape fit this '%s' model are copied",
+                    weights, ck["method"], method)
     if list(ck["categories"]) != categories:
         raise InputError(f"{weights}: its categories {ck['categories']} differ from the data's {categories}")
     model = build_model(method, run.model, categories, pretrained=False)

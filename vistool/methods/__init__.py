@@ -45,11 +45,12 @@ METHODS: dict[str, MethodSpec] = {
                           "efficientvis_003_8522a8d027d17108.txt", online=False),
     "rgnnvis": _spec("rgnnvis", "RGNNVIS++: one-stage detector + recurrent GNN track manager",
                      "rgnnvis_004_ee1358a0c4518c46.txt", online=True),
+    "tltm": _spec("tltm", "TLTM: ResFuser features, CenterMask detector, object-level GNN association",
+                  "tltm_002_ee04389aef060719.txt", online=True),
 }
 
 NOT_IN_THIS_VERSION: dict[str, str] = {
     "visstg": "Spatial-temporal graph neural network",
-    "tltm": "Two-level temporal relation model",
     "instflow": "Instance flow assembly",
 }
 
