@@ -24,6 +24,7 @@ import torch.nn.functional as nnf
 from torch.utils.data import DataLoader, IterableDataset, Sampler, get_worker_info
 
 from vistool.data.dataset import YtvisClipDataset, mix_seed, read_dataset
+from vistool.data.motion import TrainAugment
 from vistool.data.transforms import ClipAugment, ClipResize, ClipTransform
 from vistool.errors import InputError
 from vistool.structures import ClipBatch, ClipSample
@@ -228,7 +229,7 @@ def build_clip_loader(data: str, clip_len: int, batch_size: int, size: tuple[int
     """
     _check_options(clip_len, batch_size, size, gap, workers)
     size = (int(size[0]), int(size[1]))
-    transform: ClipTransform = ClipAugment(size) if augment else ClipResize(size)
+    transform: ClipTransform = TrainAugment(ClipAugment(size)) if augment else ClipResize(size)
     common = dict(batch_size=batch_size, num_workers=workers, collate_fn=collate_clips,
                   worker_init_fn=_worker_init if workers else None, persistent_workers=False)
     if data.startswith(SYNTH_PREFIX):
