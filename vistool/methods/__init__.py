@@ -47,11 +47,12 @@ METHODS: dict[str, MethodSpec] = {
                      "rgnnvis_004_ee1358a0c4518c46.txt", online=True),
     "tltm": _spec("tltm", "TLTM: ResFuser features, CenterMask detector, object-level GNN association",
                   "tltm_002_ee04389aef060719.txt", online=True),
+    "instflow": _spec("instflow", "Instance flow assembly: bottom-up panoptic heads, inter-frame offsets",
+                      "instflow_001_ead5de58e320e281.txt", online=True),
 }
 
 NOT_IN_THIS_VERSION: dict[str, str] = {
     "visstg": "Spatial-temporal graph neural network",
-    "instflow": "Instance flow assembly",
 }
 
 

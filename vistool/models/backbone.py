@@ -55,6 +55,8 @@ class BackboneConfig:
             (P6, P7 by stride-2 convs on P5, as RetinaNet/FCOS).
         freeze_at: stages frozen from the stem: 0 none, 1 the stem, k the
             stem and stages c2..c(k).
+        dilate_last: the last stage keeps stride 16 with dilated convolutions (DeepLab's output
+            stride 16; torchvision's ``dilated`` / ``replace_stride_with_dilation``); tensors are the same.
     """
 
     name: str = "resnet50"
@@ -64,6 +66,7 @@ class BackboneConfig:
     fpn_channels: int = 256
     extra_levels: str = "none"
     freeze_at: int = 0
+    dilate_last: bool = False
 
 
 def _group_norm(channels: int) -> nn.GroupNorm:
@@ -83,10 +86,17 @@ def _norm_layer(norm: str, name: str) -> Callable[..., nn.Module]:
     raise ConfigError(f"backbone.norm: unknown norm '{norm}'; choose one of: {', '.join(NORMS)}")
 
 
-def _torchvision_model(name: str, norm: str) -> nn.Module:
+def _torchvision_model(name: str, norm: str, dilate_last: bool = False) -> nn.Module:
     if name not in STAGE_NODES:
         raise ConfigError(f"backbone.name: unknown backbone '{name}'; choose one of: {', '.join(BACKBONES)}")
-    return torchvision.models.get_model(name, weights=None, norm_layer=_norm_layer(norm, name))
+    extra: dict = {}
+    if dilate_last and name.startswith("mobilenet"):
+        extra = {"dilated": True}
+    elif dilate_last and name in ("resnet50", "resnet101"):
+        extra = {"replace_stride_with_dilation": [False, False, True]}
+    elif dilate_last:
+        raise ConfigError(f"backbone.dilate_last: not available for '{name}' (mobilenet, resnet50 and resnet101 backbones)")
+    return torchvision.models.get_model(name, weights=None, norm_layer=_norm_layer(norm, name), **extra)
 
 
 def load_pretrained(model: nn.Module, name: str, weights: str) -> None:
@@ -138,10 +148,10 @@ class Backbone(nn.Module):
     """
 
     def __init__(self, name: str, out_features: tuple[str, ...] = ("c3", "c4", "c5"), norm: str = "frozen_bn",
-                 weights: str = "none", freeze_at: int = 0):
+                 weights: str = "none", freeze_at: int = 0, dilate_last: bool = False):
         super().__init__()
         nodes = STAGE_NODES.get(name)
-        model = _torchvision_model(name, norm)
+        model = _torchvision_model(name, norm, dilate_last)
         bad = [f for f in out_features if f not in nodes]
         if bad:
             raise ConfigError(f"backbone.in_features: {bad} not among {list(nodes)}")
@@ -245,7 +255,7 @@ class BackboneWithFPN(nn.Module):
         super().__init__()
         stages = tuple(cfg.in_features) + tuple(f for f in extra_features if f not in cfg.in_features)
         self.backbone = Backbone(cfg.name, stages, cfg.norm, cfg.weights if weights is None else weights,
-                                 cfg.freeze_at)
+                                 cfg.freeze_at, cfg.dilate_last)
         names = tuple(cfg.in_features)
         self.fpn = FPN({n: self.backbone.channels[n] for n in names}, {n: self.backbone.strides[n] for n in names},
                        cfg.fpn_channels, cfg.extra_levels)

@@ -45,3 +45,15 @@ def mean_conditional_class(class_sum: Tensor, fg_sum: float, frames: int) -> Tra
     scores = mean * fg_sum / max(frames, 1)
     label = int(scores.argmax())
     return TrackSummary(label=label, score=float(scores[label]), class_scores=tuple(scores.tolist()))
+
+
+def soft_vote(probs: Tensor, video_frames: int, presence_power: float = 0.0) -> TrackSummary:
+    """Soft majority vote: the category with the largest summed per-frame probability; score = its mean
+    per-frame probability x ``(F / video_frames) ** presence_power`` (InstFlow).
+
+    Args:
+        probs: (F, C) per-frame class scores of the F frames where the track had pixels.
+    """
+    scores = probs.mean(0) * (probs.shape[0] / max(video_frames, 1)) ** presence_power  # (C,)
+    label = int(probs.sum(0).argmax())
+    return TrackSummary(label=label, score=float(scores[label]), class_scores=tuple(scores.tolist()))
