@@ -24,7 +24,7 @@ def models(show_config: str | None) -> None:
     from rich.table import Table
 
     from vistool.cli import echo_console
-    from vistool.methods import METHODS, NOT_IN_THIS_VERSION, load_module
+    from vistool.methods import METHODS, load_module
     from vistool.weights import read_manifest
 
     entries = read_manifest()
@@ -44,7 +44,6 @@ def models(show_config: str | None) -> None:
         methods.add_row(name, "online" if spec.online else "clip-level", available, str(count) if count else "-",
                         spec.title)
     console.print(methods)
-    console.print(f"Not in this version: {', '.join(NOT_IN_THIS_VERSION)}")
     weights = Table(title="Bundled weights", caption="training data and commands: weights/manifest.json")
     for column in ("file", "data", "metrics", "sha256"):
         _add_column(weights, column, whole=column in ("file", "data", "sha256"))

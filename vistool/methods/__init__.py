@@ -2,8 +2,7 @@
 
 ``METHODS`` is the one list of runnable methods: the CLI, the builder
 (:mod:`vistool.methods.build`), ``vistool models`` and the contract test read
-it. ``NOT_IN_THIS_VERSION`` names the methods planned but not implemented yet;
-asking for one is a one-line error that says what to use instead.
+it; any other name is a one-line error listing them.
 """
 
 from __future__ import annotations
@@ -41,6 +40,8 @@ def _spec(name: str, title: str, paper: str, online: bool) -> MethodSpec:
 
 
 METHODS: dict[str, MethodSpec] = {
+    "visstg": _spec("visstg", "VisSTG: spatial-temporal graph, CenterNet + CondInst heads, tracking by edges",
+                    "visstg_000_ef795df0cff82195.txt", online=True),
     "efficientvis": _spec("efficientvis", "Clip-level tracklet queries and proposals, query hand-off across clips",
                           "efficientvis_003_8522a8d027d17108.txt", online=False),
     "rgnnvis": _spec("rgnnvis", "RGNNVIS++: one-stage detector + recurrent GNN track manager",
@@ -51,24 +52,15 @@ METHODS: dict[str, MethodSpec] = {
                       "instflow_001_ead5de58e320e281.txt", online=True),
 }
 
-NOT_IN_THIS_VERSION: dict[str, str] = {
-    "visstg": "Spatial-temporal graph neural network",
-}
-
-
 def get_spec(name: str) -> MethodSpec:
     """The spec of method ``name``.
 
     Raises:
-        MethodError: one line; for a planned method, that it is not in this version and what to
-            use instead; for an unknown name, the available methods.
+        MethodError: one line naming the available methods.
     """
     if name in METHODS:
         return METHODS[name]
     available = ", ".join(METHODS)
-    if name in NOT_IN_THIS_VERSION:
-        raise MethodError(f"method '{name}' is not available in this version of vistool; use one of: "
-                          f"{available} (default: {DEFAULT_METHOD})")
     raise MethodError(f"unknown method '{name}'; available methods: {available}")
 
 

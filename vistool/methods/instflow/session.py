@@ -107,13 +107,12 @@ class InstFlowSession:
             boxes[present] = masks_to_boxes(masks[present]).float().cpu()
             boxes[present, 2:] += 1.0
         if ids is not None:
-            for tid, row, has in zip(ids.tolist(), class_scores.cpu(), present.tolist()):
-                if has:
-                    self.history[tid].append(row)
+            for tid, row in zip(ids.tolist(), class_scores.cpu()):
+                self.history[tid].append(row)
         return FrameInstances(index, meta.original_size, boxes, masks.cpu(), scores.cpu(), labels.cpu(),
                               ids, class_scores.cpu())
 
     def finish(self) -> dict[int, TrackSummary]:
-        """Every track that had pixels: soft majority vote."""
+        """Every track: soft majority vote."""
         power = self.model.config.presence_power
         return {tid: soft_vote(torch.stack(rows), self.frames, power) for tid, rows in self.history.items()}
