@@ -115,54 +115,83 @@ class FcosHead(nn.Module):
         self.scales = nn.ModuleList([Scale() for _ in cfg.levels])
         nn.init.constant_(self.cls_out.bias, -math.log((1 - 0.01) / 0.01))  # prior 0.01 (RetinaNet)
 
+    def level(self, i: int, x: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        """Level ``i``'s (B, C, h, w) features -> flattened class logits (B, hw, C), box distances (B, hw, 4),
+        centre-ness logits (B, hw) and the box tower's features (B, c, h, w) (which other heads read)."""
+        stride = self.level_strides[i]
+        ct, bt = self.cls_tower(x), self.box_tower(x)
+        reg = self.scales[i](self.box_out(bt)).clamp(max=8.0)
+        return (self.cls_out(ct).flatten(2).transpose(1, 2), (reg.exp() * stride).flatten(2).transpose(1, 2),
+                self.ctr_out(bt).flatten(2)[:, 0], bt)
+
+    def locations(self, i: int, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """Level ``i``'s location centres (hw, 2), strides (hw,) and level index (hw,)."""
+        stride, (h, w) = self.level_strides[i], x.shape[-2:]
+        return (location_points(h, w, stride, x.device, x.dtype), torch.full((h * w,), float(stride), device=x.device),
+                torch.full((h * w,), i, dtype=torch.int64, device=x.device))
+
     def forward(self, feats: dict[str, Tensor]) -> FcosOutput:
         """FPN features (name -> (B, C, h, w)) -> flattened raw predictions."""
-        cls, box, ctr, points, strides, level = [], [], [], [], [], []
-        for i, (name, stride) in enumerate(zip(self.cfg.levels, self.level_strides)):
-            x = feats[name]
-            ct, bt = self.cls_tower(x), self.box_tower(x)
-            cls.append(self.cls_out(ct).flatten(2).transpose(1, 2))
-            reg = self.scales[i](self.box_out(bt)).clamp(max=8.0)
-            box.append((reg.exp() * stride).flatten(2).transpose(1, 2))
-            ctr.append(self.ctr_out(bt).flatten(2)[:, 0])
-            h, w = x.shape[-2:]
-            points.append(location_points(h, w, stride, x.device, x.dtype))
-            strides.append(torch.full((h * w,), float(stride), device=x.device))
-            level.append(torch.full((h * w,), i, dtype=torch.int64, device=x.device))
+        per_level = [self.level(i, feats[name]) + self.locations(i, feats[name]) for i, name in enumerate(self.cfg.levels)]
+        cls, box, ctr, _, points, strides, level = zip(*per_level)
         return FcosOutput(torch.cat(cls, 1), torch.cat(box, 1), torch.cat(ctr, 1), torch.cat(points),
                           torch.cat(strides), torch.cat(level))
 
+    def candidates(self, best: Tensor, label: Tensor, boxes: Tensor, size: tuple[int, int]) -> tuple[Tensor, Tensor]:
+        """One image's kept locations (best first) and their clipped boxes: confidence >= threshold, the top
+        ``pre_nms_topk``, NMS (per class or class-agnostic), at most ``max_detections``.
+
+        Args:
+            best: (P,) best class confidence; label: (P,) its class; boxes: (P, 4) decoded boxes.
+        """
+        cfg = self.cfg
+        cand = (best >= cfg.score_threshold).nonzero().flatten()
+        cand = cand[torch.argsort(best[cand], descending=True)[: cfg.pre_nms_topk]]
+        kept = clip_boxes_to_image(boxes[cand], size)
+        ok = remove_small_boxes(kept, 1.0)
+        cand, kept = cand[ok], kept[ok]
+        groups = torch.zeros_like(cand) if cfg.class_agnostic_nms else label[cand]
+        keep = batched_nms(kept, best[cand], groups, cfg.nms_iou)[: cfg.max_detections]
+        return cand[keep], kept[keep]
+
     @torch.no_grad()
     def detect(self, out: FcosOutput, image_sizes: list[tuple[int, int]]) -> list[BoxDetections]:
-        """Per image: confidence >= threshold, top ``pre_nms_topk``, NMS, the best ``max_detections``."""
-        cfg = self.cfg
+        """Per image: confidence ``sqrt(cls * ctr)``, then :meth:`candidates`."""
         conf = torch.sqrt(torch.sigmoid(out.cls_logits) * torch.sigmoid(out.ctr_logits)[..., None])  # (B, P, C)
         boxes_all = out.boxes_xyxy()
         result = []
         for b, size in enumerate(image_sizes):
             best, label = conf[b].max(dim=1)
-            cand = (best >= cfg.score_threshold).nonzero().flatten()
-            cand = cand[torch.argsort(best[cand], descending=True)[: cfg.pre_nms_topk]]
-            boxes = clip_boxes_to_image(boxes_all[b, cand], size)
-            ok = remove_small_boxes(boxes, 1.0)
-            cand, boxes = cand[ok], boxes[ok]
-            groups = torch.zeros_like(cand) if cfg.class_agnostic_nms else label[cand]
-            keep = batched_nms(boxes, best[cand], groups, cfg.nms_iou)[: cfg.max_detections]
-            result.append(BoxDetections(boxes[keep], best[cand[keep]], conf[b, cand[keep]], label[cand[keep]]))
+            cand, boxes = self.candidates(best, label, boxes_all[b], size)
+            result.append(BoxDetections(boxes, best[cand], conf[b, cand], label[cand]))
         return result
 
 
-def fcos_loss(out: FcosOutput, targets: list[ImageTargets], cfg: FcosConfig) -> dict[str, Tensor]:
-    """Weighted FCOS loss terms (``cls``, ``box``, ``ctr``) of a batch of images."""
+def fcos_assignments(out: FcosOutput, targets: list[ImageTargets], center_radius: float,
+                     size_bounds: tuple[float, ...]) -> list[tuple[Tensor, Tensor]]:
+    """Per image, the positive locations (Q,) and the object each regresses (Q,) (FCOS assignment)."""
+    result = []
+    for tgt in targets:
+        assign = assign_locations(out.points, out.strides, out.level, tgt.boxes.to(out.points.dtype),
+                                  center_radius, size_bounds)
+        pos = (assign >= 0).nonzero().flatten()
+        result.append((pos, assign[pos]))
+    return result
+
+
+def fcos_loss(out: FcosOutput, targets: list[ImageTargets], cfg: FcosConfig,
+              assignments: list[tuple[Tensor, Tensor]] | None = None) -> dict[str, Tensor]:
+    """Weighted FCOS loss terms (``cls``, ``box``, ``ctr``) of a batch of images.
+
+    ``assignments``: :func:`fcos_assignments` when the caller has them already (heads built on FCOS).
+    """
+    if assignments is None:
+        assignments = fcos_assignments(out, targets, cfg.center_radius, cfg.size_bounds)
     num_classes = out.cls_logits.shape[-1]
     cls_t = torch.zeros_like(out.cls_logits)
     boxes_pred = out.boxes_xyxy()
     pred_pos, target_pos, ctr_logit_pos, ltrb_pos = [], [], [], []
-    for b, tgt in enumerate(targets):
-        assign = assign_locations(out.points, out.strides, out.level, tgt.boxes.to(out.points.dtype),
-                                  cfg.center_radius, cfg.size_bounds)
-        pos = (assign >= 0).nonzero().flatten()
-        gt = assign[pos]
+    for b, (tgt, (pos, gt)) in enumerate(zip(targets, assignments)):
         cls_t[b, pos, tgt.labels[gt].clamp(0, num_classes - 1)] = 1.0
         pts = out.points[pos]
         ltrb_pos.append(torch.cat([pts - tgt.boxes[gt, :2], tgt.boxes[gt, 2:] - pts], 1))

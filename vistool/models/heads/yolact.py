@@ -22,16 +22,14 @@ are in :mod:`vistool.models.heads.yolact_loss`.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-from torchvision.ops import batched_nms, clip_boxes_to_image, remove_small_boxes
 
 from vistool.models.detections import Detections
-from vistool.models.heads.fcos import Scale, location_points, tower
+from vistool.models.heads.fcos_head import FcosConfig, FcosHead
 
 
 @dataclass(frozen=True)
@@ -69,6 +67,15 @@ class YolactConfig:
     focal_alpha: float = 0.25
     focal_gamma: float = 2.0
     weights: tuple[float, float, float, float] = (1.0, 1.0, 1.0, 1.0)
+
+    def fcos(self) -> FcosConfig:
+        """The box/class part of these settings (the FCOS head this head is built on)."""
+        return FcosConfig(levels=self.levels, channels=self.channels, tower_convs=self.tower_convs,
+                          size_bounds=self.size_bounds, center_radius=self.center_radius,
+                          score_threshold=self.score_threshold, nms_iou=self.nms_iou,
+                          max_detections=self.max_detections, pre_nms_topk=self.pre_nms_topk,
+                          class_agnostic_nms=self.class_agnostic_nms, focal_alpha=self.focal_alpha,
+                          focal_gamma=self.focal_gamma, weights=self.weights[:3])
 
 
 class ProtoNet(nn.Module):
@@ -117,8 +124,8 @@ class HeadOutput:
         return torch.cat([p - self.box[..., :2], p + self.box[..., 2:]], dim=-1)
 
 
-class YolactHead(nn.Module):
-    """Protonet + shared per-level prediction towers.
+class YolactHead(FcosHead):
+    """Protonet + the FCOS towers of :class:`vistool.models.heads.fcos_head.FcosHead` with a coefficient conv.
 
     Args:
         cfg: head settings.
@@ -128,19 +135,11 @@ class YolactHead(nn.Module):
     """
 
     def __init__(self, cfg: YolactConfig, in_channels: int, strides: dict[str, int], num_classes: int):
-        super().__init__()
-        self.cfg, self.num_classes = cfg, num_classes
-        self.level_strides = [int(strides[n]) for n in cfg.levels]
-        c = cfg.channels
-        self.cls_tower, self.box_tower = tower(in_channels, c, cfg.tower_convs), tower(in_channels, c, cfg.tower_convs)
-        cin = c if cfg.tower_convs else in_channels
-        self.cls_out = nn.Conv2d(cin, num_classes, 3, padding=1)
-        self.box_out = nn.Conv2d(cin, 4, 3, padding=1)
-        self.ctr_out = nn.Conv2d(cin, 1, 3, padding=1)
+        super().__init__(cfg.fcos(), in_channels, strides, num_classes)
+        self.cfg = cfg
+        cin = cfg.channels if cfg.tower_convs else in_channels
         self.coef_out = nn.Conv2d(cin, cfg.num_prototypes, 3, padding=1)
-        self.scales = nn.ModuleList([Scale() for _ in cfg.levels])
-        self.protonet = ProtoNet(in_channels, c, cfg.num_prototypes)
-        nn.init.constant_(self.cls_out.bias, -math.log((1 - 0.01) / 0.01))  # prior 0.01 (RetinaNet)
+        self.protonet = ProtoNet(in_channels, cfg.channels, cfg.num_prototypes)
 
     @property
     def proto_stride(self) -> int:
@@ -149,31 +148,30 @@ class YolactHead(nn.Module):
     def forward(self, feats: dict[str, Tensor]) -> HeadOutput:
         """FPN features (name -> (B, C, h, w)) -> flattened raw predictions."""
         cls, box, ctr, coef, points, strides, level = [], [], [], [], [], [], []
-        for i, (name, stride) in enumerate(zip(self.cfg.levels, self.level_strides)):
+        for i, name in enumerate(self.cfg.levels):
             x = feats[name]
-            ct, bt = self.cls_tower(x), self.box_tower(x)
-            cls.append(self.cls_out(ct).flatten(2).transpose(1, 2))
-            reg = self.scales[i](self.box_out(bt)).clamp(max=8.0)
-            box.append((reg.exp() * stride).flatten(2).transpose(1, 2))
-            ctr.append(self.ctr_out(bt).flatten(2)[:, 0])
+            c, b, t, bt = self.level(i, x)
+            cls.append(c)
+            box.append(b)
+            ctr.append(t)
             coef.append(torch.tanh(self.coef_out(bt)).flatten(2).transpose(1, 2))
-            h, w = x.shape[-2:]
-            points.append(location_points(h, w, stride, x.device, x.dtype))
-            strides.append(torch.full((h * w,), float(stride), device=x.device))
-            level.append(torch.full((h * w,), i, dtype=torch.int64, device=x.device))
+            p, s, lv = self.locations(i, x)
+            points.append(p)
+            strides.append(s)
+            level.append(lv)
         protos = self.protonet(feats[self.cfg.levels[0]])
         return HeadOutput(torch.cat(cls, 1), torch.cat(box, 1), torch.cat(ctr, 1), torch.cat(coef, 1), protos,
                           torch.cat(points), torch.cat(strides), torch.cat(level), self.proto_stride)
 
     @torch.no_grad()
     def detect(self, out: HeadOutput, image_sizes: list[tuple[int, int]]) -> Detections:
-        """Post-process raw predictions into at most ``max_detections`` per image.
+        """Post-process raw predictions into at most ``max_detections`` per image (padded :class:`Detections`).
 
         Args:
             out: head output of B images.
             image_sizes: B unpadded (h, w); boxes are clipped to them.
         """
-        cfg, n_max = self.cfg, self.cfg.max_detections
+        n_max = self.cfg.max_detections
         bsz = out.cls_logits.shape[0]
         conf = torch.sqrt(torch.sigmoid(out.cls_logits) * torch.sigmoid(out.ctr_logits)[..., None])  # (B, P, C)
         boxes_all = out.boxes_xyxy()
@@ -185,15 +183,9 @@ class YolactHead(nn.Module):
                          torch.zeros(bsz, n_max, dtype=torch.bool, device=out.box.device), out.proto_stride)
         for b in range(bsz):
             best, label = conf[b].max(dim=1)
-            cand = (best >= cfg.score_threshold).nonzero().flatten()
-            cand = cand[torch.argsort(best[cand], descending=True)[: cfg.pre_nms_topk]]
-            boxes = clip_boxes_to_image(boxes_all[b, cand], image_sizes[b])
-            ok = remove_small_boxes(boxes, 1.0)
-            cand, boxes = cand[ok], boxes[ok]
-            groups = torch.zeros_like(cand) if cfg.class_agnostic_nms else label[cand]
-            keep = batched_nms(boxes, best[cand], groups, cfg.nms_iou)[:n_max]
-            cand, n = cand[keep], len(keep)
-            det.boxes[b, :n], det.scores[b, :n] = boxes[keep], best[cand]
+            cand, boxes = self.candidates(best, label, boxes_all[b], image_sizes[b])
+            n = len(cand)
+            det.boxes[b, :n], det.scores[b, :n] = boxes, best[cand]
             det.class_probs[b, :n], det.labels[b, :n] = conf[b, cand], label[cand]
             det.mask_logits[b, :n] = assemble_masks(out.coefs[b, cand], out.protos[b])
             det.valid[b, :n] = True

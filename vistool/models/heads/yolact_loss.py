@@ -20,48 +20,20 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from vistool.models.detections import box_masks
-from vistool.models.heads.fcos import assign_locations, centerness
+from vistool.models.heads.fcos_head import fcos_assignments, fcos_loss
 from vistool.models.heads.yolact import HeadOutput, YolactConfig, assemble_masks
-from vistool.models.losses import generalized_box_iou_loss, sigmoid_focal
 from vistool.models.targets import ImageTargets, downsample_masks
 
 
 def yolact_loss(out: HeadOutput, targets: list[ImageTargets], cfg: YolactConfig,
                 generator: torch.Generator | None = None) -> dict[str, Tensor]:
-    """Weighted loss terms (class, box, ctr, mask) of a batch."""
-    num_classes = out.cls_logits.shape[-1]
-    cls_t = torch.zeros_like(out.cls_logits)
-    num_pos, losses_mask = 0, []
-    boxes_pred = out.boxes_xyxy()
-    pred_pos, target_pos, ctr_logit_pos, ltrb_pos = [], [], [], []
-    for b, tgt in enumerate(targets):
-        assign = assign_locations(out.points, out.strides, out.level, tgt.boxes.to(out.points.dtype),
-                                  cfg.center_radius, cfg.size_bounds)
-        pos = (assign >= 0).nonzero().flatten()
-        gt = assign[pos]
-        cls_t[b, pos, tgt.labels[gt].clamp(0, num_classes - 1)] = 1.0
-        pts = out.points[pos]
-        ltrb = torch.cat([pts - tgt.boxes[gt, :2], tgt.boxes[gt, 2:] - pts], 1)
-        pred_pos.append(boxes_pred[b, pos])
-        target_pos.append(tgt.boxes[gt].to(boxes_pred.dtype))
-        ctr_logit_pos.append(out.ctr_logits[b, pos])
-        ltrb_pos.append(ltrb)
-        num_pos += len(pos)
-        losses_mask.append(_mask_losses(out, b, pos, gt, tgt, cfg, generator))
-    num_pos = max(num_pos, 1)
-    focal = sigmoid_focal(out.cls_logits, cls_t, cfg.focal_alpha, cfg.focal_gamma) / num_pos
-    ctr_t = centerness(torch.cat(ltrb_pos))
-    preds, tgts = torch.cat(pred_pos), torch.cat(target_pos)
-    if len(preds):
-        giou = generalized_box_iou_loss(preds.float(), tgts.float(), reduction="none")
-        box = (giou * ctr_t).sum() / ctr_t.sum().clamp(min=1e-6)
-        ctr = F.binary_cross_entropy_with_logits(torch.cat(ctr_logit_pos), ctr_t, reduction="sum") / num_pos
-    else:
-        box = ctr = out.box.sum() * 0.0 + out.ctr_logits.sum() * 0.0
-    masks = torch.cat(losses_mask)
+    """Weighted loss terms (class, box, ctr: :func:`~vistool.models.heads.fcos_head.fcos_loss`; mask) of a batch."""
+    assignments = fcos_assignments(out, targets, cfg.center_radius, cfg.size_bounds)
+    terms = fcos_loss(out, targets, cfg.fcos(), assignments)
+    masks = torch.cat([_mask_losses(out, b, pos, gt, tgt, cfg, generator)
+                       for b, (tgt, (pos, gt)) in enumerate(zip(targets, assignments))])
     mask = masks.mean() if masks.numel() else out.coefs.sum() * 0.0 + out.protos.sum() * 0.0
-    w = cfg.weights
-    return {"cls": w[0] * focal, "box": w[1] * box, "ctr": w[2] * ctr, "mask": w[3] * mask}
+    return {**terms, "mask": cfg.weights[3] * mask}
 
 
 def _mask_losses(out: HeadOutput, b: int, pos: Tensor, gt: Tensor, tgt: ImageTargets, cfg: YolactConfig,
