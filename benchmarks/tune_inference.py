@@ -28,6 +28,8 @@ def main() -> None:
     parser.add_argument("--valid", required=True, type=Path, help="tuning split (not a reported one)")
     parser.add_argument("--key", required=True, help="dotted model-config key, e.g. frame_threshold")
     parser.add_argument("--values", nargs="+", required=True)
+    parser.add_argument("--set", dest="settings", action="append", default=[], metavar="KEY=VALUE",
+                        help="a setting applied with every value (repeatable), e.g. for an ablation row")
     parser.add_argument("--classes-per-track", nargs="+", type=int, default=[1], metavar="K",
                         help="also sweep export-json --classes-per-track over these (tracks once per value)")
     args = parser.parse_args()
@@ -37,12 +39,12 @@ def main() -> None:
         for value in args.values:
             folder = Path(tmp) / f"v{len(rows)}"
             folder.mkdir()
-            save_with_settings(args.checkpoint, folder / "model.pt", [f"{args.key}={value}"])
+            save_with_settings(args.checkpoint, folder / "model.pt", [*args.settings, f"{args.key}={value}"])
             first, *others = args.classes_per_track
             rows.append((value, first, measure_split(folder / "model.pt", args.valid, folder, first)[0]))
             for k in others:
                 rows.append((value, k, evaluate_tracks(folder / "tracks", args.valid, folder, k)[0]))
-    print(f"{args.checkpoint} on {args.valid}")
+    print(f"{args.checkpoint} on {args.valid}" + "".join(f" with {s}" for s in args.settings))
     print(f"| {args.key} | classes per track | " + " | ".join(KEYS) + " |")
     print("|---|---|" + "---|" * len(KEYS))
     for value, k, metrics in rows:

@@ -40,12 +40,12 @@ def _spec(name: str, title: str, paper: str, online: bool) -> MethodSpec:
 
 
 METHODS: dict[str, MethodSpec] = {
-    "visstg": _spec("visstg", "VisSTG: spatial-temporal graph, CenterNet + CondInst heads, tracking by edges",
-                    "visstg_000_ef795df0cff82195.txt", online=True),
     "efficientvis": _spec("efficientvis", "Clip-level tracklet queries and proposals, query hand-off across clips",
                           "efficientvis_003_8522a8d027d17108.txt", online=False),
     "rgnnvis": _spec("rgnnvis", "RGNNVIS++: one-stage detector + recurrent GNN track manager",
                      "rgnnvis_004_ee1358a0c4518c46.txt", online=True),
+    "visstg": _spec("visstg", "VisSTG: spatial-temporal graph, CenterNet + CondInst heads, tracking by edges",
+                    "visstg_000_ef795df0cff82195.txt", online=True),
     "tltm": _spec("tltm", "TLTM: ResFuser features, CenterMask detector, object-level GNN association",
                   "tltm_002_ee04389aef060719.txt", online=True),
     "instflow": _spec("instflow", "Instance flow assembly: bottom-up panoptic heads, inter-frame offsets",
