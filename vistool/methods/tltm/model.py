@@ -140,7 +140,8 @@ class Model(VisModel):
             pairs = (here[:, None] == nxt[None, :]).nonzero()  # (i in frame t, j among the gt nodes of t+1)
             transitions.append(transition_loss(z_t, dz, z_n, pairs))
         if not edges:
-            zero = sum(p.sum() for p in self.graph.parameters()) * 0.0
+            # a pair without objects in both frames: zero, with every relation parameter in the graph (DDP)
+            zero = sum(p.sum() for m in (self.encoder, self.graph) for p in m.parameters()) * 0.0
             return zero, zero
         return torch.stack(edges).mean(), torch.stack(transitions).mean()
 

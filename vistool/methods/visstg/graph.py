@@ -7,11 +7,13 @@ inside a w x w window around the instance's centre cell (none inside a frame).
 An edge starts as ``|h_i - h_j|``; each of the L rounds updates every edge from
 ``[edge, h_i, h_j]`` (the shared :class:`vistool.models.gnn.BipartiteBlock`
 edge update, one edge per row) and then the nodes from the sum of messages over
-their edges: a linear message added to the node (residual; the target
+their edges: for a target pixel a linear message added to it (residual; these
 messages start at zero, so an untrained graph leaves the features as they
-are). The updated target nodes, reshaped, are the fused map the heads read;
-pixels outside every window keep their features. A binary classifier on the
-final edges scores "same instance". Weights are shared by the levels.
+are), for an instance the block's node update of ``[h_i, sum of edges]``. The
+updated target nodes, reshaped, are the fused map the heads read; pixels
+outside every window keep their features. A binary classifier on each final
+edge and its updated instance node scores "same instance". Weights are shared
+by the levels.
 """
 
 from __future__ import annotations
@@ -60,11 +62,10 @@ class SpatialTemporalGraph(nn.Module):
         self.blocks = nn.ModuleList([BipartiteBlock(dim, dim, dim, dim, gated=False, update_dst=False)
                                      for _ in range(iterations)])
         self.to_pixel = nn.ModuleList([nn.Linear(dim, dim) for _ in range(iterations)])
-        self.to_instance = nn.ModuleList([nn.Linear(dim, dim) for _ in range(iterations)])
         for layer in self.to_pixel:
             nn.init.zeros_(layer.weight)
             nn.init.zeros_(layer.bias)
-        self.classifier = nn.Sequential(nn.Linear(dim, dim), nn.ReLU(inplace=True), nn.Linear(dim, 1))
+        self.classifier = nn.Sequential(nn.Linear(2 * dim, dim), nn.ReLU(inplace=True), nn.Linear(dim, 1))
 
     def forward(self, nodes: Tensor, centres: Tensor, feat: Tensor, stride: int) -> GraphOutput:
         """Reference instances (M, D) with centres (M, 2) in input pixels; target level (1, D, h, w)."""
@@ -73,9 +74,10 @@ class SpatialTemporalGraph(nn.Module):
         inst, pix = window_pairs(centres / stride, (h, w), self.window)
         edges = (nodes[inst] - pixels[pix]).abs()
         ones = torch.ones(len(inst), 1, 1, dtype=torch.bool, device=feat.device)
-        for block, to_pixel, to_instance in zip(self.blocks, self.to_pixel, self.to_instance):
+        for block, to_pixel in zip(self.blocks, self.to_pixel):
             edges = block.update_edges(edges[:, None, None], nodes[inst][:, None], pixels[pix][:, None], ones)[:, 0, 0]
             pixels = pixels.index_add(0, pix, to_pixel(edges))
-            nodes = nodes.index_add(0, inst, to_instance(edges))
+            messages = nodes.new_zeros(nodes.shape).index_add(0, inst, edges)
+            nodes = block.update_src(nodes[None], messages[None])[0]
         fused = pixels.T.reshape(1, dim, h, w)
-        return GraphOutput(fused, inst, pix, self.classifier(edges)[:, 0])
+        return GraphOutput(fused, inst, pix, self.classifier(torch.cat([edges, nodes[inst]], 1))[:, 0])

@@ -146,6 +146,8 @@ class Model(VisModel):
             ys = torch.where(level == i, ys.clamp(max=h - 1), ys)
             xs = torch.where(level == i, xs.clamp(max=w - 1), xs)
         terms["mask"] = condinst_loss(self.masks_at(out, 0, level, ys, xs, centres), masks)
+        if len(boxes) == 0:  # a frame without objects: zero, with the mask parameters in the graph (DDP)
+            terms["mask"] = terms["mask"] + (sum(f.sum() for f in out.filters) + out.mask_feats.sum()) * 0.0
         return terms
 
     def _edge_loss(self, graphs: list[GraphOutput], sample: ClipSample, here: Tensor, padded: tuple[int, int]
@@ -164,7 +166,9 @@ class Model(VisModel):
                 continue
             target = (nxt[cell_owner.clamp(min=0)] == here[g.inst]) & same_class
             losses.append(F.binary_cross_entropy_with_logits(g.logits[same_class], target[same_class].float()))
-        return torch.stack(losses).mean() if losses else self.graph.classifier[2].bias.sum() * 0.0
+        if losses:
+            return torch.stack(losses).mean()
+        return sum(p.sum() for m in (self.graph, self.node) for p in m.parameters()) * 0.0  # every one in (DDP)
 
     # ------------------------------------------------------------ inference
     def new_session(self, info: VideoInfo) -> Session:
