@@ -7,8 +7,10 @@ import torch
 from tests.helpers.evis import CATEGORIES, batch_of, crafted_video
 from vistool.methods.visstg import Model, tiny_config
 from vistool.methods.visstg.graph import SpatialTemporalGraph, window_pairs
+from vistool.methods.visstg.model import FrameOutput
 from vistool.methods.visstg.propagation import FilterPropagation
 from vistool.methods.visstg.tracker import RefInstance, carry_memory, match_by_edges
+from vistool.models.heads.centernet import CenterDetections
 from vistool.structures import Clip
 
 
@@ -88,3 +90,73 @@ def test_loss_has_every_term_and_the_edge_loss_reaches_the_graph():
     assert all(torch.isfinite(v) for v in losses.values())
     losses["edge"].backward()
     assert model.graph.classifier[2].weight.grad is not None and model.graph.classifier[2].weight.grad.abs().sum() > 0
+
+
+def test_tensor_shapes_on_the_tiny_config():
+    torch.manual_seed(0)
+    model = Model(tiny_config(), CATEGORIES).eval()
+    images = model.transform.prepare_batch(crafted_video(1).images)
+    assert images.shape == (1, 3, 64, 64)  # 48 x 64 padded to the largest stride's multiple
+    levels = model.backbone(images)
+    out = model.frame_output(levels)
+    for name, stride, head, filters in zip(model.levels, model.strides, out.heads, out.filters):
+        h, w = 64 // stride, 64 // stride
+        assert levels[name].shape == (1, 16, h, w)
+        assert head.heat.shape == (1, 2, h, w) and head.size.shape == head.offset.shape == (1, 2, h, w)
+        assert filters.shape == (1, 169, h, w)
+    assert out.mask_feats.shape == (1, 8, 8, 8)
+    boxes = torch.tensor([[4.0, 8.0, 18.0, 22.0], [40.0, 24.0, 56.0, 40.0]])
+    nodes = model.instance_nodes(levels, boxes)
+    assert nodes.shape == (2, 3, 16)
+    fused, graphs = model.fuse(levels, nodes, (boxes[:, :2] + boxes[:, 2:]) / 2)
+    assert all(fused[n].shape == levels[n].shape for n in model.levels)
+    assert all(g.inst.shape == g.pix.shape == g.logits.shape for g in graphs)
+    centres = (boxes[:, :2] + boxes[:, 2:]) / 2
+    masks = model.masks_at(out, 0, torch.tensor([0, 0]), torch.tensor([1, 4]), torch.tensor([1, 6]), centres)
+    assert masks.shape == (2, 16, 16)
+
+
+def _session_ids(frames_hidden: int) -> tuple[int, int]:
+    """Ids of one object seen in frame 0, missed by the detector for ``frames_hidden`` frames, then seen again at
+    the same place: the real graph, memory and matching (edge classifier set to say "same" on every edge)."""
+    from unittest import mock
+
+    torch.manual_seed(0)
+    model = Model(tiny_config(), CATEGORIES).eval()
+    torch.nn.init.zeros_(model.graph.classifier[2].weight)
+    torch.nn.init.constant_(model.graph.classifier[2].bias, 10.0)
+    seen = [True] + [False] * frames_hidden + [True]
+
+    def detections(*args, **kwargs):
+        n = int(seen.pop(0))
+        return CenterDetections(torch.tensor([[16.0, 16.0, 32.0, 32.0]])[:n], torch.full((n,), 0.9),
+                                torch.zeros(n, dtype=torch.int64), torch.tensor([[0.9, 0.1]])[:n],
+                                torch.zeros(n, dtype=torch.int64), torch.full((n,), 3), torch.full((n,), 3))
+
+    session = model.new_session(None)
+    images = crafted_video(frames_hidden + 2).images.permute(0, 2, 3, 1).contiguous()
+    with mock.patch("vistool.methods.visstg.session.decode", detections):
+        out = session.step(Clip(images=images, frame_indices=list(range(frames_hidden + 2))))
+    assert all(len(f.track_ids) == 0 for f in out[1:-1])
+    return int(out[0].track_ids[0]), int(out[-1].track_ids[0])
+
+
+def test_the_session_gives_an_object_hidden_for_5_frames_its_old_id_and_after_8_a_new_one():
+    first, back = _session_ids(5)
+    assert back == first
+    first, back = _session_ids(8)
+    assert back != first
+
+
+def test_remembered_filters_replace_the_reference_filter_map_at_their_last_cell():
+    model = Model(tiny_config(), CATEGORIES).eval()
+    session = model.new_session(None)
+    maps = [torch.zeros(1, 169, 6, 8), torch.zeros(1, 169, 3, 4), torch.zeros(1, 169, 2, 2)]
+    previous = FrameOutput({}, [], maps, torch.zeros(1, 8, 6, 8))
+    kept = RefInstance(3, 0, torch.zeros(3, 16), torch.ones(169), torch.zeros(2), torch.zeros(4), age=2, level=1,
+                       cell=(2, 1))
+    fresh = RefInstance(4, 0, torch.zeros(3, 16), torch.full((169,), 5.0), torch.zeros(2), torch.zeros(4), level=0)
+    session.refs = [fresh, kept]
+    filters = session.with_memory(previous).filters
+    assert (filters[1][0, :, 2, 1] == 1).all() and filters[1].sum() == 169  # only the remembered one, only there
+    assert filters[0].sum() == 0 and maps[1].sum() == 0  # an instance of the previous frame is already in the map

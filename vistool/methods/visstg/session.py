@@ -5,8 +5,11 @@ its own); then frame by frame: the graphs between the reference instances (the
 previous frame's plus the remembered ones) and the frame's pixels fuse the FPN
 levels; CenterNet detects; CondInst segments with the filters propagated from
 the previous frame; the edges give identities (:mod:`.tracker`). The memory
-keeps an unmatched instance's identity, node vectors and last position (and its
-filters, for the record: the propagated filter map is the previous frame's).
+keeps an unmatched instance's identity, node vectors, last position and the
+CondInst filters at its centre cell; as the paper says, a remembered instance
+joins the next graph as a reference node and its filters replace those of the
+reference frame's filter map at the cell where it was last seen, before the
+map is warped into the new frame.
 
 Video-level decision (the paper gives none; the shared rule of
 :func:`vistool.tracking.summaries.majority_vote`, as MaskTrack R-CNN): the most
@@ -17,6 +20,7 @@ confidence of that category, times ``(frames with the track / video frames) ** p
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import replace
 
 import torch
 from torch import Tensor
@@ -62,7 +66,7 @@ class VisSTGSession:
             nodes = torch.stack([r.nodes for r in self.refs])
             centres = torch.stack([r.centre for r in self.refs])
             fused, graphs = model.fuse(levels, nodes, centres)
-            output = model.frame_output(fused, self.previous, self.previous_raw)
+            output = model.frame_output(fused, self.with_memory(self.previous), self.previous_raw)
         else:
             output = model.frame_output(levels)
         dets = decode(output.heads, model.strides, cfg.detector, meta.image_size)
@@ -70,9 +74,19 @@ class VisSTGSession:
         logits = model.masks_at(output, 0, dets.levels, dets.ys, dets.xs, centres)
         ids = self._associate(dets, graphs, levels, output) if self.track else None
         if not self.track:
-            self._remember_all(dets, levels)
+            self._remember_all(dets, levels, output)
         self.previous, self.previous_raw = output, levels
         return self._instances(dets, logits, ids, meta, index)
+
+    def with_memory(self, previous):
+        """The previous frame's ``FrameOutput`` with every remembered instance's filters at its last centre cell."""
+        remembered = [r for r in self.refs if r.age > 0 and r.filters.numel()]
+        if not remembered:
+            return previous
+        filters = [f.clone() for f in previous.filters]
+        for r in remembered:
+            filters[r.level][0, :, r.cell[0], r.cell[1]] = r.filters
+        return replace(previous, filters=filters)
 
     def _edge_scores(self, dets: CenterDetections, graphs) -> Tensor:
         """(M, N) score of the edge from every reference instance to every detection's centre cell."""
@@ -93,20 +107,24 @@ class VisSTGSession:
         ids = torch.tensor([self.refs[m].track_id if m >= 0 else self.ids.new() for m in match.tolist()],
                            dtype=torch.int64)
         kept = carry_memory(self.refs, set(match[match >= 0].tolist()), tcfg.memory_frames)
-        self.refs = self._new_refs(dets, ids, levels) + kept
+        self.refs = self._new_refs(dets, ids, levels, output) + kept
         return ids
 
-    def _remember_all(self, dets: CenterDetections, levels: dict[str, Tensor]) -> None:
+    def _remember_all(self, dets: CenterDetections, levels: dict[str, Tensor], output) -> None:
         """Without tracking the graph still reads the previous frame's detections."""
-        self.refs = self._new_refs(dets, torch.zeros(len(dets), dtype=torch.int64), levels)
+        self.refs = self._new_refs(dets, torch.zeros(len(dets), dtype=torch.int64), levels, output)
 
-    def _new_refs(self, dets: CenterDetections, ids: Tensor, levels: dict[str, Tensor]) -> list[RefInstance]:
+    def _new_refs(self, dets: CenterDetections, ids: Tensor, levels: dict[str, Tensor], output) -> list[RefInstance]:
         if len(dets) == 0:
             return []
         nodes = self.model.instance_nodes(levels, dets.boxes)
         centres = (dets.boxes[:, :2] + dets.boxes[:, 2:]) / 2
-        return [RefInstance(int(ids[n]), int(dets.labels[n]), nodes[n], torch.zeros(0), centres[n], dets.boxes[n])
-                for n in range(len(dets))]
+        refs = []
+        for n in range(len(dets)):
+            level, y, x = int(dets.levels[n]), int(dets.ys[n]), int(dets.xs[n])
+            refs.append(RefInstance(int(ids[n]), int(dets.labels[n]), nodes[n], output.filters[level][0, :, y, x],
+                                    centres[n], dets.boxes[n], level=level, cell=(y, x)))
+        return refs
 
     def _instances(self, dets: CenterDetections, logits: Tensor, ids: Tensor | None, meta: ImageMeta,
                    index: int) -> FrameInstances:

@@ -22,8 +22,9 @@ from torch import Tensor
 
 @dataclass
 class RefInstance:
-    """A reference node: identity, class, per-level node vectors (L, D), filters (P,), centre (2,) pixels,
-    box (4,), and frames since it was last matched (0: seen in the previous frame)."""
+    """A reference node: identity, class, per-level node vectors (L, D), CondInst filters (P,) at its centre
+    cell, centre (2,) pixels, box (4,), frames since it was last matched (0: seen in the previous frame),
+    and the level and (y, x) cell of its centre where it was last seen."""
 
     track_id: int
     label: int
@@ -32,6 +33,8 @@ class RefInstance:
     centre: Tensor
     box: Tensor
     age: int = 0
+    level: int = 0
+    cell: tuple[int, int] = (0, 0)
 
 
 def match_by_edges(scores: Tensor, ref_labels: Tensor, labels: Tensor, threshold: float) -> Tensor:
