@@ -11,6 +11,7 @@ from vistool.methods.visstg.model import FrameOutput
 from vistool.methods.visstg.propagation import FilterPropagation
 from vistool.methods.visstg.tracker import RefInstance, carry_memory, match_by_edges
 from vistool.models.heads.centernet import CenterDetections
+from vistool.models.heads.condinst import Controller, MaskBranch, dynamic_masks
 from vistool.structures import Clip
 
 
@@ -160,3 +161,13 @@ def test_remembered_filters_replace_the_reference_filter_map_at_their_last_cell(
     filters = session.with_memory(previous).filters
     assert (filters[1][0, :, 2, 1] == 1).all() and filters[1].sum() == 169  # only the remembered one, only there
     assert filters[0].sum() == 0 and maps[1].sum() == 0  # an instance of the previous frame is already in the map
+
+
+def test_fresh_condinst_masks_start_unsaturated_on_fpn_scale_features():
+    """The controller reads a GroupNorm tower: on raw FPN features (std ~5) three dynamic layers gave logits in
+    the tens, where the dice loss has no gradient and the masks never trained."""
+    torch.manual_seed(0)
+    feats = 5 * torch.randn(1, 64, 12, 16)
+    params = Controller(64, 64, 2)(feats)[0, :, 6, 8][None]
+    logits = dynamic_masks(params, MaskBranch(64, 32)(feats)[0], torch.tensor([[64.0, 48.0]]), 8, 64.0)
+    assert logits.shape == (1, 24, 32) and logits.abs().max() < 2.0

@@ -60,7 +60,7 @@ class Model(VisModel):
         self.levels = tuple(config.detector.levels)
         self.strides = [int(self.backbone.strides[n]) for n in self.levels]
         self.head = CenterNetHead(config.detector, dim, len(self.categories))
-        self.controller = Controller(dim)
+        self.controller = Controller(dim, config.detector.channels, config.detector.tower_convs)
         self.mask_branch = MaskBranch(dim, config.mask_channels)
         self.node = torch.nn.Linear(dim, dim)
         self.graph = SpatialTemporalGraph(dim, config.graph.iterations, config.graph.window)

@@ -36,16 +36,22 @@ class MaskBranch(nn.Module):
 
 
 class Controller(nn.Module):
-    """(B, C, h, w) -> (B, 169, h, w) dynamic filter parameters at every location."""
+    """(B, C, h, w) -> (B, 169, h, w) dynamic filter parameters at every location.
 
-    def __init__(self, in_channels: int):
+    As CondInst, the parameters come from a GroupNorm conv tower (there the detector's box tower), so their
+    scale does not follow the FPN's: three dynamic layers multiply it, and raw FPN features (std ~5) give
+    mask logits in the tens at initialisation, where the dice loss has no gradient left.
+    """
+
+    def __init__(self, in_channels: int, channels: int = 64, convs: int = 2):
         super().__init__()
-        self.conv = nn.Conv2d(in_channels, NUM_PARAMS, 3, padding=1)
+        self.tower = tower(in_channels, channels, convs)
+        self.conv = nn.Conv2d(channels if convs else in_channels, NUM_PARAMS, 3, padding=1)
         nn.init.normal_(self.conv.weight, std=0.01)
         nn.init.zeros_(self.conv.bias)
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.conv(x)
+        return self.conv(self.tower(x))
 
 
 def relative_coords(centres: Tensor, size: tuple[int, int], stride: int, scale: float) -> Tensor:
