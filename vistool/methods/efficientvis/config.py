@@ -46,7 +46,12 @@ class Config:
         mask_convs, mask_dim: 3x3 convs and channels of the mask head.
         reg_layers, cls_layers: hidden FC layers of the box and class heads.
         dropout: dropout in attention and FFN residuals.
-        correspondence: train on clip pairs with query hand-off (Sec. 3.3).
+        correspondence: train on consecutive clips with query hand-off (Sec. 3.3).
+        train_clips: consecutive T-frame clips per training sample with correspondence (the paper: 2,
+            a clip pair); the carried queries of clip k start clip k+1 and every clip is in the loss,
+            so inference's repeated hand-offs are seen in training.
+        image_stage: train first a stage ``image`` on single frames (the query detector as an image
+            detector, the paper's image-level initialisation), then the clip stage ``main``.
         loss: loss and matching-cost weights.
         frame_threshold: per-frame foreground probability needed to emit an instance.
         mask_threshold: probability threshold of the pasted masks.
@@ -72,6 +77,8 @@ class Config:
     cls_layers: int = 1
     dropout: float = 0.0
     correspondence: bool = True
+    train_clips: int = 2
+    image_stage: bool = False
     loss: LossWeights = field(default_factory=LossWeights)
     frame_threshold: float = 0.5
     mask_threshold: float = 0.5

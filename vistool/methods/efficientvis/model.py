@@ -10,14 +10,19 @@ Choices where the paper is silent (see also Config):
   (Mask R-CNN style); targets are the ground truth cropped to that box.
 - Deep supervision: every iteration is matched and supervised on its own;
   proposals are detached between iterations (Sparse R-CNN).
-- Correspondence learning: a training sample is a 2T-frame clip split into
-  two T-frame clips presented in random order; the second clip starts from
-  the first clip's final queries averaged over time (gradients flow through
-  the hand-off), reuses the first clip's final assignment for all its
-  iterations, and the two clip losses are averaged. Every instance of the
-  pair is a matching target in clip 1, also when absent from all its frames
-  (its query is then trained to be background in clip 1 and to pick the
-  instance up in clip 2, which is what new objects need at inference).
+- Correspondence learning: a training sample is ``train_clips`` x T frames
+  split into consecutive T-frame clips (the paper: a pair), presented in
+  forward or, with probability 1/2, reversed order (the paper randomises the
+  pair's order); clip k+1 starts from clip k's final queries averaged over
+  time (gradients flow through every hand-off, back to clip 1), all later
+  clips reuse clip 1's final assignment for all their iterations (a slot
+  keeps its object), and the clip losses are averaged. Every instance of the
+  sample is a matching target in clip 1, also when absent from all its
+  frames (its query is then trained to be background there and to pick the
+  instance up later, which is what new objects need at inference).
+- Training stages: with ``image_stage`` a stage ``image`` on single frames
+  (T = 1, no hand-off: the query head trained as an image detector, as the
+  paper starts from an image detector) precedes the clip stage ``main``.
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ from .network import EfficientVisStage, StageOutput
 from .session import EfficientVisSession
 
 ROI_LEVELS = ("p2", "p3", "p4", "p5")
+IMAGE, CLIPS = "image", "main"
 
 
 class Model(VisModel):
@@ -61,14 +67,28 @@ class Model(VisModel):
         self.stages = nn.ModuleList(EfficientVisStage(dim, len(categories), cfg, pooler)
                                     for _ in range(cfg.num_stages))
         self.criterion = Criterion(len(categories), cfg.loss)
+        if cfg.train_clips < 1:
+            raise ConfigError(f"train_clips must be >= 1, got {cfg.train_clips}")
+        self.stage = CLIPS
 
     @property
     def clip_len(self) -> int:
         return self.config.clip_len
 
+    def training_stages(self) -> list[str]:
+        """``image`` (single frames) then ``main`` (consecutive clips) with ``image_stage``, else ``main``."""
+        return [IMAGE, CLIPS] if self.config.image_stage else [CLIPS]
+
+    def set_training_stage(self, name: str) -> None:
+        super().set_training_stage(name)
+        self.stage = name
+
     def stage_clip_len(self, name: str) -> int:
-        """2T frames per training sample with correspondence learning (split into a clip pair), else T."""
-        return 2 * self.config.clip_len if self.config.correspondence else self.config.clip_len
+        """1 frame in stage ``image``; ``train_clips`` x T with correspondence learning, else T."""
+        if name == IMAGE:
+            return 1
+        cfg = self.config
+        return cfg.train_clips * cfg.clip_len if cfg.correspondence else cfg.clip_len
 
     # ------------------------------------------------------------------ forward
 
@@ -141,30 +161,36 @@ class Model(VisModel):
 
     # ------------------------------------------------------------------ training
 
-    def loss(self, batch: ClipBatch) -> dict[str, Tensor]:
-        """Clip loss (Eq. 5) with deep supervision; with correspondence learning, on a clip pair."""
+    def clip_slices(self, length: int) -> list[slice]:
+        """Consecutive T-frame clips of a ``length``-frame sample, in training order (maybe reversed)."""
+        t = min(length, self.config.clip_len)
+        if self.stage == IMAGE or not self.config.correspondence or length < 2 * t:
+            return [slice(0, t)]
+        clips = [slice(k * t, (k + 1) * t) for k in range(min(length // t, self.config.train_clips))]
+        if torch.rand(()) < 0.5:  # the order of the clips is randomised (forward or backward in time)
+            clips.reverse()
+        return clips
+
+    def clip_losses(self, batch: ClipBatch) -> list[dict[str, Tensor]]:
+        """Loss terms of each clip of the sample, in order; clip k+1 starts from clip k's queries."""
         images = self.transform.prepare_batch(batch.images)
         size = tuple(batch.images.shape[-2:])
         padded = tuple(images.shape[-2:])
         feats = self.features(images)
-        length, t = images.shape[1], self.config.clip_len
-        if self.config.correspondence and length >= 2 * t:
-            clips = [slice(0, t), slice(t, 2 * t)]
-            if torch.rand(()) < 0.5:  # the order of the two clips is randomised
-                clips.reverse()
-        else:
-            clips = [slice(0, min(length, t))]
-        total: dict[str, Tensor] = {}
-        queries, assignment = None, None
-        for frames in clips:
+        out_terms, queries, assignment = [], None, None
+        for frames in self.clip_slices(images.shape[1]):
             clip_feats = {k: v[:, frames] for k, v in feats.items()}
             outs = self.decode(clip_feats, size, padded, queries)
             targets = [ClipTargets.from_sample(s, frames) for s in batch.samples]
             terms, assignment = self.criterion(outs, targets, size, assignment)
-            for k, v in terms.items():
-                total[k] = total.get(k, 0) + v / len(clips)
+            out_terms.append(terms)
             queries = self.hand_off(outs[-1].queries)
-        return total
+        return out_terms
+
+    def loss(self, batch: ClipBatch) -> dict[str, Tensor]:
+        """Clip loss (Eq. 5) with deep supervision, averaged over the sample's consecutive clips."""
+        per_clip = self.clip_losses(batch)
+        return {k: sum(t[k] for t in per_clip) / len(per_clip) for k in per_clip[0]}
 
     # ------------------------------------------------------------------ inference
 
