@@ -137,9 +137,14 @@ class VisModel(nn.Module, ABC):
         if name not in self.training_stages():
             raise MethodError(f"unknown training stage '{name}'; stages: {self.training_stages()}")
 
+    train_clip_len: int | None = None
+    """Frames per training sample of a one-stage method (e.g. 2 for frame pairs); None: ``clip_len``."""
+
     def stage_clip_len(self, name: str) -> int:
         """Frames per training clip in stage ``name`` (what the data loader yields)."""
-        return self.clip_len
+        if name not in self.training_stages():
+            raise MethodError(f"unknown training stage '{name}'; stages: {self.training_stages()}")
+        return self.clip_len if self.train_clip_len is None else self.train_clip_len
 
     @abstractmethod
     def loss(self, batch: ClipBatch) -> dict[str, Tensor]:

@@ -75,10 +75,7 @@ class Model(VisModel):
         self.tcf = torch.nn.ModuleList([TemporalContextFusion(p, config.tcf_dim, key)
                                         for p, key in zip(config.instance.skip_channels, (2, 4))])
 
-    def stage_clip_len(self, name: str) -> int:
-        """Frame pairs (reference, target)."""
-        super().set_training_stage(name)
-        return 2
+    train_clip_len = 2  # frame pairs (reference, target)
 
     # ------------------------------------------------------------ computation
     def encode(self, images: Tensor) -> dict[str, Tensor]:

@@ -24,7 +24,6 @@ import torch.nn.functional as F
 from torch import Tensor
 from torchvision.ops import box_iou
 
-from vistool.errors import MethodError
 from vistool.methods.base import Session, VisModel
 from vistool.methods.tltm.centermask import CenterMask, mask_training_rois
 from vistool.methods.tltm.config import Config
@@ -54,11 +53,7 @@ class Model(VisModel):
         self.encoder = ObjectEncoder(width, rel.encoder_channels, m.roi_size, rel.latent_dim, rel.hidden_dim)
         self.graph = ObjectGraph(rel.latent_dim, rel.hidden_dim)
 
-    def stage_clip_len(self, name: str) -> int:
-        """Frame pairs ``(t, t + train.gap)``."""
-        if name not in self.training_stages():
-            raise MethodError(f"unknown training stage '{name}'; stages: {self.training_stages()}")
-        return 2
+    train_clip_len = 2  # frame pairs (reference, target)
 
     # ------------------------------------------------------------ shared computation
     def fuse(self, previous: dict[str, Tensor], current: dict[str, Tensor]) -> dict[str, Tensor]:

@@ -66,10 +66,7 @@ class Model(VisModel):
         self.graph = SpatialTemporalGraph(dim, config.graph.iterations, config.graph.window)
         self.propagation = FilterPropagation(dim, NUM_PARAMS) if config.propagation else None
 
-    def stage_clip_len(self, name: str) -> int:
-        """Frame pairs (reference, target)."""
-        super().set_training_stage(name)
-        return 2
+    train_clip_len = 2  # frame pairs (reference, target)
 
     # ------------------------------------------------------------ shared computation
     def instance_nodes(self, levels: dict[str, Tensor], boxes: Tensor) -> Tensor:
